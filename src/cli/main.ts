@@ -1,0 +1,32 @@
+import { Command } from 'commander';
+import { ConfigError } from '../config/load.js';
+import { serve } from './serve.js';
+
+const program = new Command('berth')
+  .description(
+    'Berth: a container image registry speaking the OCI Distribution Spec v1.1 and the Docker Registry HTTP API v2,\n' +
+      'a drop-in replacement for registry:2 (same config.yml, REGISTRY_* variables and storage layout).',
+  )
+  .version('0.1.0');
+
+program
+  .command('serve')
+  .argument('[config]', 'a Distribution-format config.yml; without it: filesystem storage under ./data on 0.0.0.0:5000, deletes enabled')
+  .description('run the registry')
+  .addHelpText(
+    'after',
+    '\nREGISTRY_* environment variables override keys of the file, as in Distribution:\n' +
+      '  REGISTRY_HTTP_ADDR=127.0.0.1:5000 REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/srv/registry berth serve config.yml',
+  )
+  .action(async (config?: string) => {
+    await serve(config);
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`berth: configuration error: ${error.message}\n`);
+  } else {
+    process.stderr.write(`berth: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  process.exit(1);
+});

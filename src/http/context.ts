@@ -1,0 +1,20 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Registry } from '../registry/registry.js';
+
+/** Everything a handler gets: the request, its parsed URL parts, and the services it may use. */
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly url: URL;
+  /** Path parameters from the route: `name`, `reference`, `digest`, `uuid`. */
+  readonly params: Readonly<Record<string, string>>;
+  readonly registry: Registry;
+  readonly log: Logger;
+  /** Fires when the client goes away before the answer is complete. */
+  readonly signal: AbortSignal;
+  /** Turns an API path (`/v2/...`) into the URL sent in `Location` and `Link` headers. */
+  readonly location: (path: string) => string;
+}
+
+export type Handler = (ctx: RequestContext) => Promise<void>;

@@ -1,0 +1,72 @@
+import { pipeline } from 'node:stream/promises';
+import { parseDigest, type Digest } from '../../protocol/digest.js';
+import { RegistryError } from '../../protocol/errors.js';
+import type { RequestContext } from '../context.js';
+import { parseRangeHeader } from '../range.js';
+import { reply } from '../respond.js';
+
+/** `GET`/`HEAD /v2/<name>/blobs/<digest>`: streamed, with Range support for resumed pulls. */
+export async function getBlob(ctx: RequestContext): Promise<void> {
+  const { req, res, registry, params } = ctx;
+  const digest = routeDigest(ctx);
+  const blob = await registry.blobs.statInRepository(params.name!, digest);
+  const headers = {
+    'Content-Type': 'application/octet-stream',
+    'Docker-Content-Digest': digest.text,
+    ETag: `"${digest.text}"`,
+    'Accept-Ranges': 'bytes',
+    // Content under a digest never changes.
+    'Cache-Control': 'max-age=31536000',
+  };
+  if (req.headers['if-none-match'] === headers.ETag) return reply(res, 304, headers);
+  if (req.method === 'HEAD') return reply(res, 200, { ...headers, 'Content-Length': blob.size });
+
+  const range = parseRangeHeader(req.headers.range, blob.size);
+  if (range === 'unsatisfiable') {
+    throw new RegistryError('RANGE_INVALID', {
+      message: `requested range is outside the blob of ${blob.size} bytes`,
+      headers: { 'Content-Range': `bytes */${blob.size}` },
+    });
+  }
+  const stream = await registry.blobs.open(digest, range);
+  if (range) {
+    res.writeHead(206, {
+      ...headers,
+      'Content-Length': range.end - range.start + 1,
+      'Content-Range': `bytes ${range.start}-${range.end}/${blob.size}`,
+    });
+  } else {
+    res.writeHead(200, { ...headers, 'Content-Length': blob.size });
+  }
+  await streamOut(ctx, stream);
+}
+
+/** `DELETE /v2/<name>/blobs/<digest>`: unlinks the blob from the repository. */
+export async function deleteBlob(ctx: RequestContext): Promise<void> {
+  requireDeletes(ctx);
+  await ctx.registry.blobs.unlink(ctx.params.name!, routeDigest(ctx));
+  reply(ctx.res, 202);
+}
+
+export function requireDeletes(ctx: RequestContext): void {
+  if (!ctx.registry.options.deleteEnabled) {
+    throw new RegistryError('UNSUPPORTED', {
+      message: 'deletes are disabled on this registry (storage.delete.enabled is false)',
+    });
+  }
+}
+
+/** The route's digest param (the router already checked its grammar). */
+export function routeDigest(ctx: RequestContext): Digest {
+  return parseDigest(ctx.params.digest!)!;
+}
+
+/** Pipes a stream to the response; a client that goes away ends it quietly. */
+async function streamOut(ctx: RequestContext, stream: NodeJS.ReadableStream): Promise<void> {
+  try {
+    await pipeline(stream, ctx.res, { signal: ctx.signal });
+  } catch (error) {
+    if (ctx.signal.aborted) return;
+    throw error;
+  }
+}

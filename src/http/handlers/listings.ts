@@ -1,0 +1,52 @@
+import { mediaTypes } from '../../protocol/media-types.js';
+import { RegistryError } from '../../protocol/errors.js';
+import type { RequestContext } from '../context.js';
+import { nextLink, parsePageRequest, takePage } from '../pagination.js';
+import { replyJson } from '../respond.js';
+import { routeDigest } from './blobs.js';
+
+/** The largest page we send; a larger `n` gets this many and a `Link` to the rest. */
+const maxPageSize = 10_000;
+/** `_catalog` without `n` answers this many, with a `Link` (as Distribution's default maxentries). */
+const defaultCatalogPage = 1000;
+
+/** `GET /v2/`: the API is here (auth comes in front of it later). */
+export async function apiBase(ctx: RequestContext): Promise<void> {
+  replyJson(ctx.res, 200, {});
+}
+
+/** `GET /v2/<name>/tags/list`: every tag, or a page of them with `n` and `last`. */
+export async function listTags(ctx: RequestContext): Promise<void> {
+  const name = ctx.params.name!;
+  if (!(await ctx.registry.hasRepository(name))) {
+    throw new RegistryError('NAME_UNKNOWN', { message: `repository ${name} is not known`, detail: { name } });
+  }
+  const { n, last } = parsePageRequest(ctx.url);
+  const tags = await ctx.registry.tags.list(name);
+  const limit = Math.min(n ?? tags.length, maxPageSize);
+  const page = takePage(tags, limit, last);
+  const headers: Record<string, string> = {};
+  if (page.more && limit > 0) {
+    headers.Link = nextLink(ctx.location(`/v2/${name}/tags/list`), limit, page.entries.at(-1)!);
+  }
+  replyJson(ctx.res, 200, { name, tags: page.entries }, headers);
+}
+
+/** `GET /v2/_catalog`: repository names in code-point order, paginated with `n`, `last` and `Link`. */
+export async function listCatalog(ctx: RequestContext): Promise<void> {
+  const { n, last } = parsePageRequest(ctx.url);
+  const limit = Math.min(n ?? defaultCatalogPage, maxPageSize);
+  const page = takePage(await ctx.registry.catalog.all(), limit, last);
+  const headers: Record<string, string> = {};
+  if (page.more && limit > 0) headers.Link = nextLink(ctx.location('/v2/_catalog'), limit, page.entries.at(-1)!);
+  replyJson(ctx.res, 200, { repositories: page.entries }, headers);
+}
+
+/** `GET /v2/<name>/referrers/<digest>`: an OCI index of the manifests whose subject is digest. */
+export async function listReferrers(ctx: RequestContext): Promise<void> {
+  const artifactType = ctx.url.searchParams.get('artifactType') ?? undefined;
+  const manifests = await ctx.registry.referrers.list(ctx.params.name!, routeDigest(ctx), artifactType);
+  const headers: Record<string, string> = { 'Content-Type': mediaTypes.ociIndex };
+  if (artifactType !== undefined) headers['OCI-Filters-Applied'] = 'artifactType';
+  replyJson(ctx.res, 200, { schemaVersion: 2, mediaType: mediaTypes.ociIndex, manifests }, headers);
+}

@@ -1,0 +1,69 @@
+import { looksLikeDigest } from '../../protocol/digest.js';
+import { RegistryError } from '../../protocol/errors.js';
+import { isValidTag } from '../../protocol/names.js';
+import { maxManifestBytes, parseReference, type Reference } from '../../registry/manifest-store.js';
+import type { RequestContext } from '../context.js';
+import { readSmallBody } from '../request-body.js';
+import { reply } from '../respond.js';
+import { requireDeletes } from './blobs.js';
+
+/** `GET`/`HEAD /v2/<name>/manifests/<reference>`: the stored bytes with their media type. */
+export async function getManifest(ctx: RequestContext): Promise<void> {
+  const manifest = await ctx.registry.manifests.get(ctx.params.name!, routeReference(ctx));
+  const headers = {
+    'Content-Type': manifest.mediaType,
+    'Docker-Content-Digest': manifest.digest.text,
+    ETag: `"${manifest.digest.text}"`,
+  };
+  if (ctx.req.headers['if-none-match'] === headers.ETag) return reply(ctx.res, 304, headers);
+  reply(ctx.res, 200, headers, manifest.bytes);
+}
+
+/**
+ * `PUT /v2/<name>/manifests/<reference>`: stores the manifest after checking that everything it
+ * references is in the repository. Pushing by digest may add tags with `?tag=` (OCI v1.1).
+ */
+export async function putManifest(ctx: RequestContext): Promise<void> {
+  const name = ctx.params.name!;
+  const reference = routeReference(ctx);
+  const extraTags = 'digest' in reference ? ctx.url.searchParams.getAll('tag') : [];
+  const invalidTag = extraTags.find((tag) => !isValidTag(tag));
+  if (invalidTag !== undefined) throw tagInvalid(invalidTag);
+  const bytes = await readSmallBody(ctx.req, maxManifestBytes, 'manifest');
+  const result = await ctx.registry.manifests.put(name, reference, bytes, ctx.req.headers['content-type']);
+  for (const tag of extraTags) await ctx.registry.tags.set(name, tag, result.digest);
+  const headers: Record<string, string | string[]> = {
+    Location: ctx.location(`/v2/${name}/manifests/${result.digest.text}`),
+    'Docker-Content-Digest': result.digest.text,
+  };
+  if (result.subject) headers['OCI-Subject'] = result.subject.text;
+  if (extraTags.length > 0) headers['OCI-Tag'] = extraTags;
+  reply(ctx.res, 201, headers);
+}
+
+/** `DELETE /v2/<name>/manifests/<reference>`: by digest the revision and its tags; by tag the tag. */
+export async function deleteManifest(ctx: RequestContext): Promise<void> {
+  requireDeletes(ctx);
+  await ctx.registry.manifests.delete(ctx.params.name!, routeReference(ctx));
+  reply(ctx.res, 202);
+}
+
+function routeReference(ctx: RequestContext): Reference {
+  const text = ctx.params.reference!;
+  const reference = parseReference(text);
+  if (reference) return reference;
+  if (looksLikeDigest(text)) {
+    throw new RegistryError('DIGEST_INVALID', {
+      message: `invalid digest ${JSON.stringify(text)}: expected sha256:<64 hex> or sha512:<128 hex>`,
+      detail: { digest: text },
+    });
+  }
+  throw tagInvalid(text);
+}
+
+function tagInvalid(tag: string): RegistryError {
+  return new RegistryError('TAG_INVALID', {
+    message: `invalid tag ${JSON.stringify(tag)}: a tag matches [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`,
+    detail: { tag },
+  });
+}

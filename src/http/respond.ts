@@ -1,0 +1,40 @@
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { RegistryError } from '../protocol/errors.js';
+
+/** Sends a complete answer with an exact Content-Length (also right for HEAD: no body is written). */
+export function reply(
+  res: ServerResponse,
+  status: number,
+  headers: OutgoingHttpHeaders = {},
+  body?: string | Buffer,
+): void {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  res.writeHead(status, { 'Content-Length': bytes?.length ?? 0, ...headers });
+  res.end(res.req.method === 'HEAD' ? undefined : bytes);
+}
+
+export function replyJson(res: ServerResponse, status: number, value: unknown, headers: OutgoingHttpHeaders = {}): void {
+  reply(res, status, { 'Content-Type': 'application/json', ...headers }, JSON.stringify(value));
+}
+
+/**
+ * The one place where failures become answers: a RegistryError gives its status, headers and
+ * the spec's error body; anything else is a 500 with code UNKNOWN, logged with its stack. If the
+ * answer had already started, the connection is cut so the client cannot take a partial body
+ * for a whole one.
+ */
+export function replyError(res: ServerResponse, error: unknown, log: Logger): void {
+  const known = error instanceof RegistryError;
+  const registryError = known ? error : new RegistryError('UNKNOWN', { cause: error });
+  if (known) {
+    log.debug({ code: registryError.code, err: error }, 'request refused');
+  } else {
+    log.error({ err: error }, 'request failed');
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  replyJson(res, registryError.status, registryError.toBody(), registryError.headers);
+}

@@ -1,0 +1,67 @@
+import { parseDigest } from '../protocol/digest.js';
+import { RegistryError } from '../protocol/errors.js';
+import { isValidName } from '../protocol/names.js';
+import type { Handler } from './context.js';
+
+/** One row of the route table: a path pattern and a handler per method. */
+export interface Route {
+  readonly name: string;
+  /** Matched against the raw (still percent-encoded) path; named groups become params. */
+  readonly pattern: RegExp;
+  readonly methods: Readonly<Partial<Record<string, Handler>>>;
+}
+
+export interface RouteMatch {
+  readonly route: Route;
+  readonly handler: Handler;
+  readonly params: Record<string, string>;
+}
+
+/**
+ * Finds the route for a request. A repository name may contain slashes, so each pattern anchors
+ * on the trailing `/blobs/...`, `/manifests/...`, `/tags/list` or `/referrers/...` segment and the
+ * name is everything before it. Params are percent-decoded, then `name` and `digest` are checked
+ * against the spec's grammar here, once for every handler.
+ */
+export function matchRoute(routes: readonly Route[], method: string, path: string): RouteMatch {
+  for (const route of routes) {
+    const match = route.pattern.exec(path);
+    if (!match) continue;
+    const handler = route.methods[method];
+    if (!handler) {
+      throw new RegistryError('UNSUPPORTED', {
+        message: `${method} is not supported on this endpoint`,
+        headers: { Allow: Object.keys(route.methods).join(', ') },
+      });
+    }
+    return { route, handler, params: checkedParams(match.groups ?? {}) };
+  }
+  throw new RegistryError('UNSUPPORTED', { status: 404, message: `no API endpoint at ${path}` });
+}
+
+function checkedParams(groups: Record<string, string | undefined>): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const [key, raw] of Object.entries(groups)) {
+    if (raw === undefined) continue;
+    let value: string;
+    try {
+      value = decodeURIComponent(raw);
+    } catch {
+      value = raw; // malformed escapes fail the grammar checks below
+    }
+    params[key] = value;
+  }
+  if (params.name !== undefined && !isValidName(params.name)) {
+    throw new RegistryError('NAME_INVALID', {
+      message: `invalid repository name ${JSON.stringify(params.name)}`,
+      detail: { name: params.name },
+    });
+  }
+  if (params.digest !== undefined && !parseDigest(params.digest)) {
+    throw new RegistryError('DIGEST_INVALID', {
+      message: `invalid digest ${JSON.stringify(params.digest)}: expected sha256:<64 hex> or sha512:<128 hex>`,
+      detail: { digest: params.digest },
+    });
+  }
+  return params;
+}

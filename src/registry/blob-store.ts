@@ -1,0 +1,99 @@
+import type { Readable } from 'node:stream';
+import type { Digest } from '../protocol/digest.js';
+import { RegistryError } from '../protocol/errors.js';
+import { isNotFound, type StorageDriver } from '../storage/driver.js';
+import { paths } from '../storage/paths.js';
+import { deleteIfPresent, readLink, writeLink } from './links.js';
+
+export interface BlobDescriptor {
+  readonly digest: Digest;
+  readonly size: number;
+}
+
+/**
+ * Content-addressed blobs, stored once for the whole registry, and the per-repository links
+ * that say a repository may serve them. A blob is visible in a repository only through a
+ * link, and a link is written only after the blob's content is in place and verified.
+ */
+export class BlobStore {
+  constructor(private readonly driver: StorageDriver) {}
+
+  /** The blob's size, or undefined when no content is stored for the digest. */
+  async stat(digest: Digest): Promise<BlobDescriptor | undefined> {
+    try {
+      const info = await this.driver.stat(paths.blobData(digest));
+      return { digest, size: info.size };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * The blob as the repository sees it. Manifests are blobs too, so a manifest revision of the
+   * repository counts as a link (as in Distribution). BLOB_UNKNOWN when not linked or not stored.
+   */
+  async statInRepository(name: string, digest: Digest): Promise<BlobDescriptor> {
+    const linked =
+      (await this.linkMatches(paths.layerLink(name, digest), digest)) ||
+      (await this.linkMatches(paths.revisionLink(name, digest), digest));
+    const blob = linked ? await this.stat(digest) : undefined;
+    if (!blob) throw new RegistryError('BLOB_UNKNOWN', { detail: { digest: digest.text } });
+    return blob;
+  }
+
+  /** A stream of the blob's bytes `start`..`end` (inclusive). */
+  async open(digest: Digest, range?: { start: number; end: number }): Promise<Readable> {
+    try {
+      return await this.driver.reader(paths.blobData(digest), range && { offset: range.start, end: range.end });
+    } catch (error) {
+      if (isNotFound(error)) throw new RegistryError('BLOB_UNKNOWN', { detail: { digest: digest.text }, cause: error });
+      throw error;
+    }
+  }
+
+  async link(name: string, digest: Digest): Promise<void> {
+    await writeLink(this.driver, paths.layerLink(name, digest), digest);
+  }
+
+  /** Removes the repository's link (the content stays for other repositories until collected). */
+  async unlink(name: string, digest: Digest): Promise<void> {
+    const removed =
+      (await this.linkMatches(paths.layerLink(name, digest), digest)) &&
+      (await deleteIfPresent(this.driver, paths.layerLinkDirectory(name, digest)));
+    if (!removed) throw new RegistryError('BLOB_UNKNOWN', { detail: { digest: digest.text } });
+  }
+
+  /**
+   * Moves verified upload data into the content store. When the content is already stored
+   * (another upload of the same bytes won), the upload data is simply dropped: the content is
+   * the same by definition of the digest.
+   */
+  async ingest(uploadDataPath: string, digest: Digest): Promise<void> {
+    if (await this.stat(digest)) {
+      await deleteIfPresent(this.driver, uploadDataPath);
+      return;
+    }
+    await this.driver.move(uploadDataPath, paths.blobData(digest));
+  }
+
+  /** Stores small content held in memory (manifests) under its digest. */
+  async putBytes(digest: Digest, bytes: Uint8Array): Promise<void> {
+    const existing = await this.stat(digest);
+    if (existing?.size === bytes.length) return;
+    await this.driver.putContent(paths.blobData(digest), bytes);
+  }
+
+  async getBytes(digest: Digest): Promise<Buffer> {
+    try {
+      return await this.driver.getContent(paths.blobData(digest));
+    } catch (error) {
+      if (isNotFound(error)) throw new RegistryError('BLOB_UNKNOWN', { detail: { digest: digest.text }, cause: error });
+      throw error;
+    }
+  }
+
+  private async linkMatches(path: string, digest: Digest): Promise<boolean> {
+    return (await readLink(this.driver, path))?.text === digest.text;
+  }
+}

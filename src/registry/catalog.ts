@@ -1,0 +1,28 @@
+import { byCodePoint, type StorageDriver } from '../storage/driver.js';
+import { paths, repositoryMarkers } from '../storage/paths.js';
+import { listOrEmpty } from './links.js';
+
+/**
+ * The list of repositories: every directory under `repositories/` that holds `_manifests` or
+ * `_layers` (a repository with only an upload in progress has no content yet), named by its
+ * path. Names nest (`a` and `a/b` can both be repositories), so the walk goes on below a
+ * repository too.
+ */
+export class Catalog {
+  constructor(private readonly driver: StorageDriver) {}
+
+  /** Every repository name, in code-point order. */
+  async all(): Promise<string[]> {
+    const found: string[] = [];
+    await this.walk('', found);
+    return found.sort(byCodePoint);
+  }
+
+  private async walk(prefix: string, found: string[]): Promise<void> {
+    const directory = prefix ? `${paths.repositoriesRoot}/${prefix}` : paths.repositoriesRoot;
+    const children = await listOrEmpty(this.driver, directory);
+    if (children.includes('_manifests') || children.includes('_layers')) found.push(prefix);
+    const nested = children.filter((child) => !repositoryMarkers.has(child) && !child.startsWith('_'));
+    await Promise.all(nested.map((child) => this.walk(prefix ? `${prefix}/${child}` : child, found)));
+  }
+}

@@ -1,0 +1,152 @@
+import { digestBytes, parseDigest, type Digest } from '../protocol/digest.js';
+import { RegistryError } from '../protocol/errors.js';
+import { isValidTag } from '../protocol/names.js';
+import type { StorageDriver } from '../storage/driver.js';
+import { paths } from '../storage/paths.js';
+import type { BlobStore } from './blob-store.js';
+import { BoundedCache } from './bounded-cache.js';
+import { deleteIfPresent, exists, listOrEmpty, readLink, writeLink } from './links.js';
+import { parseManifest, storedMediaType, type ParsedManifest } from './manifest-parser.js';
+import type { TagStore } from './tag-store.js';
+
+/** A manifest reference from a URL: a tag or a digest (already checked against the grammar). */
+export type Reference = { readonly tag: string } | { readonly digest: Digest };
+
+/** The spec asks registries to take manifests of at least 4 MiB; larger ones get 413. */
+export const maxManifestBytes = 4 * 1024 * 1024;
+
+export interface StoredManifest {
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly bytes: Buffer;
+}
+
+export interface PutResult {
+  readonly digest: Digest;
+  readonly subject?: Digest;
+}
+
+/** Parses a URL reference segment: a digest when it has the digest grammar, else a tag. */
+export function parseReference(text: string): Reference | undefined {
+  if (text.includes(':')) {
+    const digest = parseDigest(text);
+    return digest && { digest };
+  }
+  return isValidTag(text) ? { tag: text } : undefined;
+}
+
+/**
+ * Manifests of a repository. The bytes are stored exactly as pushed, as a blob under their
+ * digest; the repository sees them through `_manifests/revisions` links, and tags point at
+ * revisions. Manifest bytes are immutable under their digest, so they are cached by digest;
+ * the revision link is still checked on every read, so a delete is seen at once.
+ */
+export class ManifestStore {
+  private readonly bytesCache = new BoundedCache<Buffer>(64 * 1024 * 1024, (bytes) => bytes.length);
+
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly blobs: BlobStore,
+    private readonly tags: TagStore,
+  ) {}
+
+  async put(name: string, reference: Reference, bytes: Buffer, contentType?: string): Promise<PutResult> {
+    const manifest = parseManifest(bytes, contentType);
+    const algorithm = 'digest' in reference ? reference.digest.algorithm : 'sha256';
+    const digest = digestBytes(bytes, algorithm);
+    if ('digest' in reference && reference.digest.text !== digest.text) {
+      throw new RegistryError('DIGEST_INVALID', {
+        message: `manifest has digest ${digest.text}, not ${reference.digest.text} as in the URL`,
+        detail: { expected: reference.digest.text, actual: digest.text },
+      });
+    }
+    await this.checkReferences(name, manifest);
+    await this.blobs.putBytes(digest, bytes);
+    await writeLink(this.driver, paths.revisionLink(name, digest), digest);
+    if ('tag' in reference) await this.tags.set(name, reference.tag, digest);
+    this.bytesCache.set(digest.text, bytes);
+    return { digest, subject: manifest.subject?.digest };
+  }
+
+  /** MANIFEST_UNKNOWN (or NAME_UNKNOWN for a repository that does not exist) when absent. */
+  async get(name: string, reference: Reference): Promise<StoredManifest> {
+    const digest = await this.resolve(name, reference);
+    const bytes = await this.read(digest);
+    return { digest, mediaType: storedMediaType(bytes), bytes };
+  }
+
+  /** The digest a reference names, if the repository holds that revision. */
+  async resolve(name: string, reference: Reference): Promise<Digest> {
+    const digest = 'digest' in reference ? reference.digest : await this.tags.resolve(name, reference.tag);
+    if (digest && (await readLink(this.driver, paths.revisionLink(name, digest)))?.text === digest.text) return digest;
+    if (!(await exists(this.driver, paths.repository(name)))) {
+      throw new RegistryError('NAME_UNKNOWN', { detail: { name } });
+    }
+    throw new RegistryError('MANIFEST_UNKNOWN', {
+      detail: 'tag' in reference ? { tag: reference.tag } : { digest: reference.digest.text },
+    });
+  }
+
+  /**
+   * By tag: removes only the tag. By digest: removes the revision and every tag that points at
+   * it (the bytes stay until garbage collection).
+   */
+  async delete(name: string, reference: Reference): Promise<void> {
+    if ('tag' in reference) {
+      if (await this.tags.remove(name, reference.tag)) return;
+      throw new RegistryError('MANIFEST_UNKNOWN', { detail: { tag: reference.tag } });
+    }
+    const digest = await this.resolve(name, reference);
+    for (const tag of await this.tags.pointingAt(name, digest)) await this.tags.remove(name, tag);
+    await deleteIfPresent(this.driver, paths.revisionLinkDirectory(name, digest));
+  }
+
+  /** Digests of every manifest revision of the repository. */
+  async revisions(name: string): Promise<Digest[]> {
+    const found: Digest[] = [];
+    for (const algorithm of ['sha256', 'sha512']) {
+      for (const hex of await listOrEmpty(this.driver, paths.revisionsOf(name, algorithm))) {
+        const digest = parseDigest(`${algorithm}:${hex}`);
+        if (digest) found.push(digest);
+      }
+    }
+    return found;
+  }
+
+  /** Manifest bytes by digest, from the cache or the blob store. */
+  async read(digest: Digest): Promise<Buffer> {
+    const cached = this.bytesCache.get(digest.text);
+    if (cached) return cached;
+    const bytes = await this.blobs.getBytes(digest);
+    this.bytesCache.set(digest.text, bytes);
+    return bytes;
+  }
+
+  /** Every blob and child manifest the manifest names must be in the repository, at the stated size. */
+  private async checkReferences(name: string, manifest: ParsedManifest): Promise<void> {
+    const required = [...manifest.blobs, ...manifest.children];
+    const found = await Promise.all(
+      required.map((descriptor) =>
+        this.blobs.statInRepository(name, descriptor.digest).catch((error: unknown) => {
+          if (error instanceof RegistryError && error.code === 'BLOB_UNKNOWN') return undefined;
+          throw error;
+        }),
+      ),
+    );
+    required.forEach((descriptor, i) => {
+      const blob = found[i];
+      if (!blob) {
+        throw new RegistryError('MANIFEST_BLOB_UNKNOWN', {
+          message: `manifest references ${descriptor.digest.text}, which is not in repository ${name}`,
+          detail: { digest: descriptor.digest.text },
+        });
+      }
+      if (blob.size !== descriptor.size) {
+        throw new RegistryError('MANIFEST_INVALID', {
+          message: `descriptor of ${descriptor.digest.text} says ${descriptor.size} bytes, but the blob has ${blob.size}`,
+          detail: { digest: descriptor.digest.text, size: blob.size },
+        });
+      }
+    });
+  }
+}

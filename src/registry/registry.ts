@@ -1,0 +1,41 @@
+import type { StorageDriver } from '../storage/driver.js';
+import { paths } from '../storage/paths.js';
+import { BlobStore } from './blob-store.js';
+import { Catalog } from './catalog.js';
+import { ManifestStore } from './manifest-store.js';
+import { Referrers } from './referrers.js';
+import { exists } from './links.js';
+import { TagStore } from './tag-store.js';
+import { UploadSessions } from './uploads.js';
+
+export interface RegistryOptions {
+  /** `storage.delete.enabled`: deletes of blobs, manifests and tags are refused unless true. */
+  deleteEnabled: boolean;
+}
+
+/** What a registry is, independent of HTTP: one object per storage driver. */
+export class Registry {
+  readonly blobs: BlobStore;
+  readonly uploads: UploadSessions;
+  readonly tags: TagStore;
+  readonly manifests: ManifestStore;
+  readonly referrers: Referrers;
+  readonly catalog: Catalog;
+
+  constructor(
+    readonly driver: StorageDriver,
+    readonly options: RegistryOptions,
+  ) {
+    this.blobs = new BlobStore(driver);
+    this.uploads = new UploadSessions(driver, this.blobs);
+    this.tags = new TagStore(driver);
+    this.manifests = new ManifestStore(driver, this.blobs, this.tags);
+    this.referrers = new Referrers(this.manifests);
+    this.catalog = new Catalog(driver);
+  }
+
+  /** True when anything was ever stored for the repository. */
+  async hasRepository(name: string): Promise<boolean> {
+    return await exists(this.driver, paths.repository(name));
+  }
+}

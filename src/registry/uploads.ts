@@ -1,0 +1,174 @@
+import { randomUUID, type Hash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { digestOf, newHash, type Digest, type DigestAlgorithm } from '../protocol/digest.js';
+import { RegistryError } from '../protocol/errors.js';
+import { isNotFound, type StorageDriver } from '../storage/driver.js';
+import { paths } from '../storage/paths.js';
+import type { BlobDescriptor, BlobStore } from './blob-store.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { deleteIfPresent } from './links.js';
+
+/** Upload ids are UUIDs we made; anything else is unknown (and never reaches a path). */
+const uploadIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function isValidUploadId(id: string): boolean {
+  return uploadIdPattern.test(id);
+}
+
+/** A chunk's place in the blob as the client states it (`Content-Range: start-end`, inclusive). */
+export interface ChunkRange {
+  start: number;
+  end: number;
+}
+
+export interface ChunkOptions {
+  range?: ChunkRange;
+  signal?: AbortSignal;
+}
+
+/** The running digest of an upload, valid for the first `offset` bytes of its data file. */
+interface HashState {
+  algorithm: DigestAlgorithm;
+  hash: Hash;
+  offset: number;
+}
+
+/**
+ * Blob upload sessions. The session and its bytes live in storage (`_uploads/<id>`), so a
+ * session survives a restart and can go on in another process. The running digest is kept in
+ * memory as a fast path; when it is missing or stale (another process appended, or a chunk was
+ * interrupted half way) the digest is computed again from the stored bytes.
+ */
+export class UploadSessions {
+  private readonly hashes = new Map<string, HashState>();
+  private readonly mutex = new KeyedMutex();
+
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  async start(name: string, algorithm: DigestAlgorithm = 'sha256'): Promise<string> {
+    const id = randomUUID();
+    await this.driver.putContent(paths.uploadStartedAt(name, id), Buffer.from(new Date().toISOString()));
+    await this.driver.putContent(paths.uploadData(name, id), new Uint8Array());
+    this.hashes.set(key(name, id), { algorithm, hash: newHash(algorithm), offset: 0 });
+    return id;
+  }
+
+  /** Bytes received so far. BLOB_UPLOAD_UNKNOWN when there is no such session. */
+  async offset(name: string, id: string): Promise<number> {
+    return await this.size(name, id);
+  }
+
+  /** Appends a chunk and returns the new offset. Out-of-order chunks get 416 and change nothing. */
+  async append(name: string, id: string, source: Readable, options: ChunkOptions = {}): Promise<number> {
+    return await this.mutex.run(key(name, id), () => this.appendLocked(name, id, source, options));
+  }
+
+  /**
+   * Ends the session: appends the final chunk if any, checks the digest of the whole content,
+   * then moves it into the blob store and links it into the repository. On a digest mismatch
+   * the session is discarded and nothing is stored.
+   */
+  async complete(
+    name: string,
+    id: string,
+    expected: Digest,
+    finalChunk?: { source: Readable; options: ChunkOptions },
+  ): Promise<BlobDescriptor> {
+    return await this.mutex.run(key(name, id), async () => {
+      if (finalChunk) await this.appendLocked(name, id, finalChunk.source, finalChunk.options);
+      const size = await this.size(name, id);
+      const state = await this.hashState(name, id, size, expected.algorithm);
+      const actual = digestOf(state.hash.copy(), expected.algorithm);
+      if (actual.text !== expected.text) {
+        await this.discard(name, id);
+        throw new RegistryError('DIGEST_INVALID', {
+          message: `upload content has digest ${actual.text}, not ${expected.text}`,
+          detail: { expected: expected.text, actual: actual.text },
+        });
+      }
+      await this.blobs.ingest(paths.uploadData(name, id), expected);
+      await this.blobs.link(name, expected);
+      await this.discard(name, id);
+      return { digest: expected, size };
+    });
+  }
+
+  async cancel(name: string, id: string): Promise<void> {
+    await this.mutex.run(key(name, id), async () => {
+      await this.size(name, id);
+      await this.discard(name, id);
+    });
+  }
+
+  private async appendLocked(name: string, id: string, source: Readable, options: ChunkOptions): Promise<number> {
+    const before = await this.size(name, id);
+    const { range } = options;
+    if (range && range.start !== before) {
+      source.resume(); // drain what the client sends; the answer does not depend on it
+      throw new RegistryError('BLOB_UPLOAD_INVALID', {
+        status: 416,
+        message: `chunk starts at ${range.start}, but the upload has ${before} bytes: send the chunk starting at ${before}`,
+        detail: { offset: before },
+      });
+    }
+    const state = await this.hashState(name, id, before);
+    const writer = await this.driver.writer(paths.uploadData(name, id), { append: true });
+    const hashing = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        state.hash.update(chunk);
+        callback(null, chunk);
+      },
+    });
+    try {
+      await pipeline(source, hashing, writer.stream, { signal: options.signal });
+    } catch (error) {
+      // What reached the file is unknown to the hash now: recompute from storage next time.
+      this.hashes.delete(key(name, id));
+      throw error;
+    }
+    state.offset = writer.size;
+    return state.offset;
+  }
+
+  /** The running digest for the first `size` bytes, recomputed from storage when needed. */
+  private async hashState(
+    name: string,
+    id: string,
+    size: number,
+    algorithm?: DigestAlgorithm,
+  ): Promise<HashState> {
+    const current = this.hashes.get(key(name, id));
+    if (current && current.offset === size && (!algorithm || current.algorithm === algorithm)) return current;
+    const chosen = algorithm ?? current?.algorithm ?? 'sha256';
+    const hash = newHash(chosen);
+    if (size > 0) {
+      const reader = await this.driver.reader(paths.uploadData(name, id), { offset: 0, end: size - 1 });
+      for await (const chunk of reader) hash.update(chunk as Buffer);
+    }
+    const state = { algorithm: chosen, hash, offset: size };
+    this.hashes.set(key(name, id), state);
+    return state;
+  }
+
+  private async size(name: string, id: string): Promise<number> {
+    try {
+      return (await this.driver.stat(paths.uploadData(name, id))).size;
+    } catch (error) {
+      if (isNotFound(error)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', { detail: { uuid: id }, cause: error });
+      throw error;
+    }
+  }
+
+  private async discard(name: string, id: string): Promise<void> {
+    this.hashes.delete(key(name, id));
+    await deleteIfPresent(this.driver, paths.upload(name, id));
+  }
+}
+
+function key(name: string, id: string): string {
+  return `${name}\u0000${id}`;
+}

@@ -1,0 +1,141 @@
+import type { Readable, Writable } from 'node:stream';
+
+/**
+ * The storage driver contract: a small key/value store of byte files addressed by
+ * slash-separated paths, in the manner of Distribution's StorageDriver. The registry
+ * layer builds everything (blobs, links, uploads) on these methods alone, so a driver
+ * that passes the shared suite in `testing/driver-suite.ts` plugs in without other changes.
+ *
+ * Paths are absolute within the driver (`/docker/registry/v2/...`): one or more
+ * components of [A-Za-z0-9._-], none of them `.` or `..`. Any other path is refused
+ * with InvalidPathError before the driver touches anything, so no path can leave the
+ * driver's root.
+ */
+export interface StorageDriver {
+  /** A short name for logs and metrics (`filesystem`, `inmemory`). */
+  readonly name: string;
+
+  /** The whole content of a small file. PathNotFoundError when there is no file at path. */
+  getContent(path: string): Promise<Buffer>;
+
+  /**
+   * Stores content at path, creating parent directories. Readers see either the old
+   * content or the new, never a mix or a truncated file, even if the process dies mid-write.
+   */
+  putContent(path: string, content: Uint8Array): Promise<void>;
+
+  /**
+   * A stream of the file from `offset` (default 0) to `end` (inclusive; default: the end).
+   * PathNotFoundError when missing; InvalidOffsetError when offset is past the end of the
+   * file (offset equal to the size gives an empty stream).
+   */
+  reader(path: string, options?: ReadOptions): Promise<Readable>;
+
+  /**
+   * A writer for path. With `append`, bytes go after the existing content (a missing file
+   * counts as empty); without it the file starts empty. Nothing written through a writer is
+   * promised to be durable until `commit()`. The writer is meant for upload data, which
+   * lives under `_uploads` and is moved into place only once verified.
+   */
+  writer(path: string, options?: WriteOptions): Promise<FileWriter>;
+
+  /** Size, modification time and kind. PathNotFoundError when neither file nor directory. */
+  stat(path: string): Promise<FileInfo>;
+
+  /**
+   * Names (not paths) of the direct children of a directory, sorted by code point.
+   * PathNotFoundError when the directory does not exist; an empty list never means "missing".
+   */
+  list(path: string): Promise<string[]>;
+
+  /**
+   * Moves a file to a new path, replacing any file there, creating parent directories.
+   * Readers of `to` see the old file or the whole new one. PathNotFoundError when `from` is missing.
+   */
+  move(from: string, to: string): Promise<void>;
+
+  /** Deletes a file, or a directory with everything below it. PathNotFoundError when missing. */
+  delete(path: string): Promise<void>;
+}
+
+export interface ReadOptions {
+  offset?: number;
+  /** Last byte to read, inclusive. */
+  end?: number;
+}
+
+export interface WriteOptions {
+  append?: boolean;
+}
+
+export interface FileInfo {
+  readonly size: number;
+  readonly modTime: Date;
+  readonly isDirectory: boolean;
+}
+
+/**
+ * An open writer. Pipe bytes into `stream`; when the stream has finished, `size` counts
+ * every byte of the file. Call exactly one of `commit()` (keep the content, durable) or
+ * `cancel()` (delete the file); a writer whose stream ended without either keeps its
+ * content for a later append writer, as an interrupted chunk upload needs.
+ */
+export interface FileWriter {
+  readonly stream: Writable;
+  /** Bytes in the file: what was there before an append plus what has been written. */
+  readonly size: number;
+  commit(): Promise<void>;
+  cancel(): Promise<void>;
+}
+
+export class PathNotFoundError extends Error {
+  constructor(
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`path not found: ${path}`, options);
+    this.name = 'PathNotFoundError';
+  }
+}
+
+export class InvalidPathError extends Error {
+  constructor(readonly path: string) {
+    super(`invalid storage path: ${JSON.stringify(path)}`);
+    this.name = 'InvalidPathError';
+  }
+}
+
+export class InvalidOffsetError extends Error {
+  constructor(
+    readonly path: string,
+    readonly offset: number,
+  ) {
+    super(`offset ${offset} is past the end of ${path}`);
+    this.name = 'InvalidOffsetError';
+  }
+}
+
+const componentPattern = /^[A-Za-z0-9._-]+$/;
+
+/** Throws InvalidPathError unless path follows the driver path grammar above. */
+export function checkPath(path: string): void {
+  if (!path.startsWith('/') || path.length > 4096) throw new InvalidPathError(path);
+  const components = path.slice(1).split('/');
+  for (const component of components) {
+    if (!componentPattern.test(component) || component === '.' || component === '..') {
+      throw new InvalidPathError(path);
+    }
+  }
+}
+
+/** Temporary files are named with this prefix; `list` never shows them. */
+export const temporaryPrefix = '.tmp-';
+
+export function isNotFound(error: unknown): error is PathNotFoundError {
+  return error instanceof PathNotFoundError;
+}
+
+/** The order `list` promises: plain code-point order, as Go's sort.Strings (and the OCI spec) use. */
+export function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
