@@ -11,7 +11,9 @@ export function parseListenAddress(addr: string): { host?: string; port: number 
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
   if (!match) throw new ConfigError(`http.addr: expected host:port or :port, not ${JSON.stringify(addr)}`);
   const host = match[1] ?? match[2];
-  return { host: host ? host : undefined, port: Number(match[3]) };
+  const port = Number(match[3]);
+  if (port > 65535) throw new ConfigError(`http.addr: port ${port} is out of range (0-65535)`);
+  return { host: host ? host : undefined, port };
 }
 
 /** `berth serve [config.yml]`: runs the registry until SIGTERM or SIGINT. */

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 
 /** Strings in YAML and in environment overrides may arrive as numbers (`version: 0.1`, `addr: 5000`). */
-const text = z.union([z.string(), z.number()]).transform(String);
+const text = z.union([z.string(), z.number()], { message: 'must be a string' }).transform(String);
 /** Environment overrides arrive as text; YAML parsing turns `true` into a boolean already. */
-const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')], {
+  message: 'must be true or false',
+});
 
 /**
  * The implemented part of the configuration, with its defaults. Keys Distribution knows but Berth

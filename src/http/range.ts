@@ -18,6 +18,9 @@ export function parseRangeHeader(header: string | undefined, size: number): Byte
   if (first === '') {
     const suffix = Number(last);
     if (suffix === 0) return 'unsatisfiable';
+    // RFC 9110 counts a suffix range of an empty resource as satisfiable, yet no byte range can
+    // describe it: serve the whole (empty) resource instead of a range ending at -1.
+    if (size === 0) return undefined;
     return { start: Math.max(size - suffix, 0), end: size - 1 };
   }
   const start = Number(first);

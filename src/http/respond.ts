@@ -2,7 +2,11 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { RegistryError } from '../protocol/errors.js';
 
-/** Sends a complete answer with an exact Content-Length (also right for HEAD: no body is written). */
+/**
+ * Sends a complete answer with an exact Content-Length (also right for HEAD: no body is written).
+ * 204 and 304 answers get none: RFC 9110 forbids it on a 204, and on a 304 it would have to be the
+ * size of the full answer, not 0.
+ */
 export function reply(
   res: ServerResponse,
   status: number,
@@ -10,7 +14,8 @@ export function reply(
   body?: string | Buffer,
 ): void {
   const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-  res.writeHead(status, { 'Content-Length': bytes?.length ?? 0, ...headers });
+  const length = status === 204 || status === 304 ? {} : { 'Content-Length': bytes?.length ?? 0 };
+  res.writeHead(status, { ...length, ...headers });
   res.end(res.req.method === 'HEAD' ? undefined : bytes);
 }
 

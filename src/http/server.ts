@@ -72,7 +72,9 @@ export function createRegistryServer(options: ServerOptions): Server {
  * rather than silently resolved.
  */
 function parseTarget(raw: string | undefined): { path: string; url: URL } {
-  const target = raw ?? '/';
+  // Absolute-form targets (`GET http://host/v2/ HTTP/1.1`, RFC 9112 §3.2.2) drop scheme and authority.
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?]*/i.exec(raw ?? '');
+  const target = absolute ? raw!.slice(absolute[0].length) || '/' : (raw ?? '/');
   const question = target.indexOf('?');
   const path = question < 0 ? target : target.slice(0, question);
   const url = new URL(question < 0 ? '' : target.slice(question), 'http://registry.invalid/');

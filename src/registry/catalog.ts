@@ -1,6 +1,7 @@
 import { byCodePoint, type StorageDriver } from '../storage/driver.js';
-import { paths, repositoryMarkers } from '../storage/paths.js';
+import { paths } from '../storage/paths.js';
 import { listOrEmpty } from './links.js';
+import { isRepositoryListing } from './repository.js';
 
 /**
  * The list of repositories: every directory under `repositories/` that holds `_manifests` or
@@ -21,8 +22,9 @@ export class Catalog {
   private async walk(prefix: string, found: string[]): Promise<void> {
     const directory = prefix ? `${paths.repositoriesRoot}/${prefix}` : paths.repositoriesRoot;
     const children = await listOrEmpty(this.driver, directory);
-    if (children.includes('_manifests') || children.includes('_layers')) found.push(prefix);
-    const nested = children.filter((child) => !repositoryMarkers.has(child) && !child.startsWith('_'));
+    if (isRepositoryListing(children)) found.push(prefix);
+    // Name components never start with `_`, so `_layers`, `_manifests` and `_uploads` are skipped.
+    const nested = children.filter((child) => !child.startsWith('_'));
     await Promise.all(nested.map((child) => this.walk(prefix ? `${prefix}/${child}` : child, found)));
   }
 }

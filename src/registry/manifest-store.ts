@@ -5,8 +5,9 @@ import type { StorageDriver } from '../storage/driver.js';
 import { paths } from '../storage/paths.js';
 import type { BlobStore } from './blob-store.js';
 import { BoundedCache } from './bounded-cache.js';
-import { deleteIfPresent, exists, listOrEmpty, readLink, writeLink } from './links.js';
+import { deleteIfPresent, listOrEmpty, readLink, writeLink } from './links.js';
 import { parseManifest, storedMediaType, type ParsedManifest } from './manifest-parser.js';
+import { repositoryExists } from './repository.js';
 import type { TagStore } from './tag-store.js';
 
 /** A manifest reference from a URL: a tag or a digest (already checked against the grammar). */
@@ -79,7 +80,7 @@ export class ManifestStore {
   async resolve(name: string, reference: Reference): Promise<Digest> {
     const digest = 'digest' in reference ? reference.digest : await this.tags.resolve(name, reference.tag);
     if (digest && (await readLink(this.driver, paths.revisionLink(name, digest)))?.text === digest.text) return digest;
-    if (!(await exists(this.driver, paths.repository(name)))) {
+    if (!(await repositoryExists(this.driver, name))) {
       throw new RegistryError('NAME_UNKNOWN', { detail: { name } });
     }
     throw new RegistryError('MANIFEST_UNKNOWN', {

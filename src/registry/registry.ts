@@ -1,10 +1,9 @@
 import type { StorageDriver } from '../storage/driver.js';
-import { paths } from '../storage/paths.js';
 import { BlobStore } from './blob-store.js';
 import { Catalog } from './catalog.js';
 import { ManifestStore } from './manifest-store.js';
 import { Referrers } from './referrers.js';
-import { exists } from './links.js';
+import { repositoryExists } from './repository.js';
 import { TagStore } from './tag-store.js';
 import { UploadSessions } from './uploads.js';
 
@@ -34,8 +33,8 @@ export class Registry {
     this.catalog = new Catalog(driver);
   }
 
-  /** True when anything was ever stored for the repository. */
+  /** True when the repository holds content (layers or manifests). */
   async hasRepository(name: string): Promise<boolean> {
-    return await exists(this.driver, paths.repository(name));
+    return await repositoryExists(this.driver, name);
   }
 }

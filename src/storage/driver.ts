@@ -7,7 +7,8 @@ import type { Readable, Writable } from 'node:stream';
  * that passes the shared suite in `testing/driver-suite.ts` plugs in without other changes.
  *
  * Paths are absolute within the driver (`/docker/registry/v2/...`): one or more
- * components of [A-Za-z0-9._-], none of them `.` or `..`. Any other path is refused
+ * components of [A-Za-z0-9._-], none of them empty, `.`, `..` or starting with `.tmp-` (reserved for temporary files), and no trailing slash;
+ * at most 4096 characters in all. Any other path is refused
  * with InvalidPathError before the driver touches anything, so no path can leave the
  * driver's root.
  */
@@ -26,8 +27,9 @@ export interface StorageDriver {
 
   /**
    * A stream of the file from `offset` (default 0) to `end` (inclusive; default: the end).
-   * PathNotFoundError when missing; InvalidOffsetError when offset is past the end of the
-   * file (offset equal to the size gives an empty stream).
+   * Both errors come from the returned promise, never from the stream: PathNotFoundError when
+   * there is no file at path (a directory is not a file); InvalidOffsetError when offset is past
+   * the end of the file (offset equal to the size gives an empty stream).
    */
   reader(path: string, options?: ReadOptions): Promise<Readable>;
 
@@ -117,19 +119,20 @@ export class InvalidOffsetError extends Error {
 
 const componentPattern = /^[A-Za-z0-9._-]+$/;
 
+/** Temporary files are named with this prefix; `list` never shows them and no path may name one. */
+export const temporaryPrefix = '.tmp-';
+
 /** Throws InvalidPathError unless path follows the driver path grammar above. */
 export function checkPath(path: string): void {
   if (!path.startsWith('/') || path.length > 4096) throw new InvalidPathError(path);
   const components = path.slice(1).split('/');
   for (const component of components) {
-    if (!componentPattern.test(component) || component === '.' || component === '..') {
+    const reserved = component === '.' || component === '..' || component.startsWith(temporaryPrefix);
+    if (!componentPattern.test(component) || reserved) {
       throw new InvalidPathError(path);
     }
   }
 }
-
-/** Temporary files are named with this prefix; `list` never shows them. */
-export const temporaryPrefix = '.tmp-';
 
 export function isNotFound(error: unknown): error is PathNotFoundError {
   return error instanceof PathNotFoundError;

@@ -39,7 +39,7 @@ export class FilesystemDriver implements StorageDriver {
   }
 
   async getContent(path: string): Promise<Buffer> {
-    return await this.wrap(path, () => fs.readFile(this.full(path)));
+    return await this.wrap(path, () => fs.readFile(this.full(path)), { fileOnly: true });
   }
 
   async putContent(path: string, content: Uint8Array): Promise<void> {
@@ -60,8 +60,10 @@ export class FilesystemDriver implements StorageDriver {
     const offset = options.offset ?? 0;
     const handle = await this.wrap(path, () => fs.open(full, 'r'));
     try {
-      const { size } = await handle.stat();
-      if (offset > size) throw new InvalidOffsetError(path, offset);
+      const info = await handle.stat();
+      // open(2) succeeds on a directory, but there is no file to read at path.
+      if (info.isDirectory()) throw new PathNotFoundError(path);
+      if (offset > info.size) throw new InvalidOffsetError(path, offset);
       // The stream owns the handle from here and closes it when done or destroyed.
       return createReadStream('', {
         fd: handle,
@@ -119,13 +121,18 @@ export class FilesystemDriver implements StorageDriver {
     await fs.rm(full, { recursive: true, force: true });
   }
 
-  /** Turns ENOENT/ENOTDIR into PathNotFoundError, the only "missing" the contract knows. */
-  private async wrap<T>(path: string, action: () => Promise<T>): Promise<T> {
+  /**
+   * Turns ENOENT/ENOTDIR into PathNotFoundError, the only "missing" the contract knows. With
+   * `fileOnly` (the caller wants a file's content), EISDIR is "missing" too, as in object stores.
+   */
+  private async wrap<T>(path: string, action: () => Promise<T>, { fileOnly = false } = {}): Promise<T> {
     try {
       return await action();
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') throw new PathNotFoundError(path, { cause: error });
+      if (code === 'ENOENT' || code === 'ENOTDIR' || (fileOnly && code === 'EISDIR')) {
+        throw new PathNotFoundError(path, { cause: error });
+      }
       throw error;
     }
   }

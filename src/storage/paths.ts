@@ -52,5 +52,8 @@ export const paths = {
   uploadStartedAt: (name: string, id: string) => `${paths.upload(name, id)}/startedat`,
 } as const;
 
-/** Directory names inside a repository directory; a name component can never be one (it starts with `_`). */
-export const repositoryMarkers: ReadonlySet<string> = new Set(['_layers', '_manifests', '_uploads']);
+/**
+ * Directories that make a directory a repository: it has content (layers or manifests). A
+ * directory with only `_uploads` is not one yet, for the catalog and for every 404 alike.
+ */
+export const contentMarkers: readonly string[] = ['_layers', '_manifests'];

@@ -57,10 +57,11 @@ export async function patchUpload(ctx: RequestContext): Promise<void> {
 export async function completeUpload(ctx: RequestContext): Promise<void> {
   const id = uploadId(ctx);
   const digest = requiredDigest(ctx.url.searchParams.get('digest'));
-  const finalChunk = hasBody(ctx.req) ? { source: ctx.req, options: chunkOptions(ctx) } : undefined;
-  const blob = await withUploadHeaders(ctx, id, () =>
-    ctx.registry.uploads.complete(ctx.params.name!, id, digest, finalChunk),
-  );
+  // The final chunk's Content-Range is read inside the step, so a bad one gets the resume headers too.
+  const blob = await withUploadHeaders(ctx, id, () => {
+    const finalChunk = hasBody(ctx.req) ? { source: ctx.req, options: chunkOptions(ctx) } : undefined;
+    return ctx.registry.uploads.complete(ctx.params.name!, id, digest, finalChunk);
+  });
   blobCreated(ctx, blob.digest);
 }
 

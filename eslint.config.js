@@ -1,0 +1,29 @@
+// Lint rules, including the import direction the design asks for: protocol/ depends on
+// nothing, storage drivers only on the driver contract, registry/ never on http/, and
+// client code never on server code.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const restrict = (patterns) => ['error', { patterns: patterns.map((group) => ({ group: [group], message: 'imports flow one way (see DESIGN.md)' })) }];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'data/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  { files: ['src/protocol/**/*.ts'], rules: { 'no-restricted-imports': restrict(['../*']) } },
+  {
+    files: ['src/storage/**/*.ts'],
+    ignores: ['src/storage/create-driver.ts', 'src/storage/**/*.test.ts', 'src/storage/testing/**'],
+    rules: { 'no-restricted-imports': restrict(['../registry/*', '../http/*', '../config/*', '../cli/*']) },
+  },
+  { files: ['src/registry/**/*.ts'], rules: { 'no-restricted-imports': restrict(['../http/*', '../cli/*', '../config/*']) } },
+  { files: ['src/http/**/*.ts'], rules: { 'no-restricted-imports': restrict(['../cli/*', '../../cli/*']) } },
+  { files: ['src/client/**/*.ts'], rules: { 'no-restricted-imports': restrict(['../registry/*', '../http/*', '../storage/*', '../cli/*']) } },
+  { files: ['bin/**/*.js', 'eslint.config.js'], languageOptions: { globals: { process: 'readonly' } } },
+);

@@ -1,0 +1,30 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/**
+ * Every file and directory below `dir`, as sorted paths relative to it (directories end in `/`).
+ * A missing directory lists as empty, so "nothing was stored here" is one comparison.
+ */
+export async function listTree(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (relative: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(join(dir, relative), { withFileTypes: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    for (const entry of entries) {
+      const path = relative ? `${relative}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        found.push(`${path}/`);
+        await walk(path);
+      } else {
+        found.push(path);
+      }
+    }
+  };
+  await walk('');
+  return found.sort();
+}
