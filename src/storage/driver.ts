@@ -6,10 +6,10 @@ import type { Readable, Writable } from 'node:stream';
  * layer builds everything (blobs, links, uploads) on these methods alone, so a driver
  * that passes the shared suite in `testing/driver-suite.ts` plugs in without other changes.
  *
- * Paths are absolute within the driver (`/docker/registry/v2/...`): one or more
- * components of [A-Za-z0-9._-], none of them empty, `.`, `..` or starting with `.tmp-` (reserved for temporary files), and no trailing slash;
- * at most 4096 characters in all. Any other path is refused
- * with InvalidPathError before the driver touches anything, so no path can leave the
+ * Paths are absolute within the driver (`/docker/registry/v2/...`): one or more components
+ * of [A-Za-z0-9._-], none of them empty, `.`, `..` or starting with `.tmp-` (reserved for
+ * temporary files), no trailing slash, at most 4096 characters in all. Any other path is
+ * refused with InvalidPathError before the driver touches anything, so no path can leave the
  * driver's root.
  */
 export interface StorageDriver {
