@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { Grant } from '../auth/access-controller.js';
 import type { Registry } from '../registry/registry.js';
 
 /** Everything a handler gets: the request, its parsed URL parts, and the services it may use. */
@@ -10,6 +11,8 @@ export interface RequestContext {
   /** Path parameters from the route: `name`, `reference`, `digest`, `uuid`. */
   readonly params: Readonly<Record<string, string>>;
   readonly registry: Registry;
+  /** What the caller may do, from the access controller (checked before the handler ran). */
+  readonly grant: Grant;
   readonly log: Logger;
   /** Fires when the client goes away before the answer is complete. */
   readonly signal: AbortSignal;

@@ -1,19 +1,26 @@
 import { parseDigest } from '../protocol/digest.js';
 import { RegistryError } from '../protocol/errors.js';
 import { isValidName } from '../protocol/names.js';
+import type { Scope } from '../auth/scope.js';
 import type { Handler } from './context.js';
 
-/** One row of the route table: a path pattern and a handler per method. */
+/** What one method of a route does, and the access it needs (checked before the handler runs). */
+export interface Endpoint {
+  readonly handler: Handler;
+  readonly access: (params: Readonly<Record<string, string>>) => readonly Scope[];
+}
+
+/** One row of the route table: a path pattern and an endpoint per method. */
 export interface Route {
   readonly name: string;
   /** Matched against the raw (still percent-encoded) path; named groups become params. */
   readonly pattern: RegExp;
-  readonly methods: Readonly<Partial<Record<string, Handler>>>;
+  readonly methods: Readonly<Partial<Record<string, Endpoint>>>;
 }
 
 export interface RouteMatch {
   readonly route: Route;
-  readonly handler: Handler;
+  readonly endpoint: Endpoint;
   readonly params: Record<string, string>;
 }
 
@@ -27,14 +34,14 @@ export function matchRoute(routes: readonly Route[], method: string, path: strin
   for (const route of routes) {
     const match = route.pattern.exec(path);
     if (!match) continue;
-    const handler = route.methods[method];
-    if (!handler) {
+    const endpoint = route.methods[method];
+    if (!endpoint) {
       throw new RegistryError('UNSUPPORTED', {
         message: `${method} is not supported on this endpoint`,
         headers: { Allow: Object.keys(route.methods).join(', ') },
       });
     }
-    return { route, handler, params: checkedParams(match.groups ?? {}) };
+    return { route, endpoint, params: checkedParams(match.groups ?? {}) };
   }
   throw new RegistryError('UNSUPPORTED', { status: 404, message: `no API endpoint at ${path}` });
 }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
+import { OpenAccess, type AccessController } from '../auth/access-controller.js';
 import type { Registry } from '../registry/registry.js';
 import type { RequestContext } from './context.js';
 import { replyError } from './respond.js';
@@ -10,6 +11,8 @@ import { routes } from './routes.js';
 export interface ServerOptions {
   registry: Registry;
   log: Logger;
+  /** The gate in front of every route; without one, everyone may do everything. */
+  access?: AccessController;
   /** `http.host`: when set, `Location` and `Link` URLs are absolute on this base. */
   host?: string;
   /** Log one line per request (`log.accesslog.disabled` turns it off). */
@@ -22,6 +25,7 @@ const apiVersionHeader = ['Docker-Distribution-API-Version', 'registry/2.0'] as 
 /** The HTTP front of the registry: parse, route, run the handler, answer errors in one place. */
 export function createRegistryServer(options: ServerOptions): Server {
   const base = options.host?.replace(/\/+$/, '');
+  const access = options.access ?? new OpenAccess();
   const location = base ? (path: string) => `${base}${path}` : (path: string) => path;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -44,17 +48,19 @@ export function createRegistryServer(options: ServerOptions): Server {
     try {
       const { path, url } = parseTarget(req.url);
       const match = matchRoute(routes, req.method ?? 'GET', path);
+      const grant = await access.authorize(req, match.endpoint.access(match.params));
       const ctx: RequestContext = {
         req,
         res,
         url,
         params: match.params,
         registry: options.registry,
-        log,
+        grant,
+        log: grant.identity.user ? log.child({ user: grant.identity.user }) : log,
         signal: abort.signal,
         location,
       };
-      await match.handler(ctx);
+      await match.endpoint.handler(ctx);
     } catch (error) {
       replyError(res, error, log);
     }

@@ -1,3 +1,4 @@
+import { repositoryScope } from '../../auth/scope.js';
 import { isDigestAlgorithm, parseDigest, type Digest, type DigestAlgorithm } from '../../protocol/digest.js';
 import { RegistryError } from '../../protocol/errors.js';
 import { isValidName } from '../../protocol/names.js';
@@ -73,8 +74,9 @@ export async function cancelUpload(ctx: RequestContext): Promise<void> {
 
 async function tryMount(ctx: RequestContext, name: string, mount: string, from: string): Promise<boolean> {
   const digest = parseDigest(mount);
-  // A mount that cannot be done falls back to a normal upload session, as the spec asks.
-  if (!digest || !isValidName(from)) return false;
+  // A mount that cannot be done falls back to a normal upload session, as the spec asks; so does
+  // one from a repository the caller may not pull (which must not tell whether the blob is there).
+  if (!digest || !isValidName(from) || !ctx.grant.allows(repositoryScope(from, 'pull'))) return false;
   try {
     await ctx.registry.blobs.statInRepository(from, digest);
   } catch (error) {
