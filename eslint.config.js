@@ -23,6 +23,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': restrict(['../registry/*', '../http/*', '../config/*', '../cli/*']) },
   },
   { files: ['src/registry/**/*.ts'], rules: { 'no-restricted-imports': restrict(['../http/*', '../cli/*', '../config/*']) } },
+  { files: ['src/auth/**/*.ts'], rules: { 'no-restricted-imports': restrict(['../http/*', '../cli/*']) } },
   { files: ['src/http/**/*.ts'], rules: { 'no-restricted-imports': restrict(['../cli/*', '../../cli/*']) } },
   { files: ['src/client/**/*.ts'], rules: { 'no-restricted-imports': restrict(['../registry/*', '../http/*', '../storage/*', '../cli/*']) } },
   { files: ['bin/**/*.js', 'eslint.config.js'], languageOptions: { globals: { process: 'readonly' } } },

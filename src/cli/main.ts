@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config/load.js';
+import { configCommand } from './config-command.js';
 import { serve } from './serve.js';
+import { isUserFacingError, userCommand } from './user.js';
 
 const program = new Command('berth')
   .description(
@@ -22,9 +24,14 @@ program
     await serve(config);
   });
 
+program.addCommand(userCommand());
+program.addCommand(configCommand());
+
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`berth: configuration error: ${error.message}\n`);
+  } else if (isUserFacingError(error)) {
+    process.stderr.write(`berth: ${(error as Error).message}\n`);
   } else {
     process.stderr.write(`berth: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   }

@@ -89,9 +89,10 @@ describe('loadConfig: sources', () => {
     assert.equal(config.http.addr, '127.0.0.1:5000');
     assert.equal(config.http.host, 'https://registry.example.com');
     assert.equal(config.log.level, 'debug');
+    assert.deepEqual(config.http.headers, { 'X-Content-Type-Options': ['nosniff'] });
+    assert.deepEqual(config.health?.storagedriver, { enabled: true, interval: 10_000, threshold: 3 });
     assert.deepEqual(warnings.sort(), [
       'health: not implemented by this version of Berth; ignored',
-      'http.headers: not implemented by this version of Berth; ignored',
       'log.fields: not implemented by this version of Berth; ignored',
       'storage.cache: not implemented by this version of Berth; ignored',
     ]);
@@ -100,11 +101,28 @@ describe('loadConfig: sources', () => {
   test('defaults fill what the file leaves out', async () => {
     const { config, warnings } = await loadConfig(await configFile(minimal), {});
     assert.deepEqual(warnings, []);
-    assert.equal(config.storage.inmemory, null);
+    assert.deepEqual(config.storage.inmemory, {});
     assert.equal(config.storage.filesystem, undefined);
     assert.equal(config.storage.delete.enabled, false);
     assert.equal(config.http.addr, ':5000');
     assert.equal(config.log.level, 'info');
+    assert.deepEqual(
+      { ...config.http },
+      { addr: ':5000', net: 'tcp', relativeurls: false, draintimeout: 0, headers: {}, http2: { disabled: false }, h2c: { enabled: false } },
+    );
+    assert.equal(config.auth, undefined);
+    assert.equal(config.access, undefined);
+  });
+
+  test('storage may name a driver without parameters as a plain string, as in Distribution', async () => {
+    const { config } = await loadConfig(await configFile('version: 0.1\nstorage: inmemory\n'), { REGISTRY_STORAGE_DELETE_ENABLED: 'true' });
+    assert.deepEqual(config.storage.inmemory, {});
+    assert.equal(config.storage.delete.enabled, true);
+  });
+
+  test('log.level is read case-insensitively, as Distribution does', async () => {
+    const { config } = await loadConfig(await configFile(`${minimal}log:\n  level: DEBUG\n`), {});
+    assert.equal(config.log.level, 'debug');
   });
 
   test('an empty filesystem section means the default root directory', async () => {
@@ -172,17 +190,115 @@ describe('loadConfig: REGISTRY_* overrides', () => {
   });
 
   test('variables for keys not implemented yet warn that the key is not implemented', async () => {
-    const { warnings } = await loadConfig(await configFile(minimal), {
+    const { config, warnings } = await loadConfig(await configFile(minimal), {
       REGISTRY_HTTP_SECRET: 'a secret',
-      REGISTRY_STORAGE_S3_BUCKET: 'images',
-      REGISTRY_AUTH_HTPASSWD_PATH: '/auth/htpasswd',
+      REGISTRY_REDIS_ADDR: 'redis.internal:6379',
+      REGISTRY_NOTIFICATIONS_EVENTS_INCLUDEREFERENCES: 'true',
     });
     assert.deepEqual(warnings.sort(), [
-      'auth: not implemented by this version of Berth; ignored',
       'http.secret: not implemented by this version of Berth; ignored',
-      'storage.s3: not implemented by this version of Berth; ignored',
+      'notifications: not implemented by this version of Berth; ignored',
+      'redis: not implemented by this version of Berth; ignored',
     ]);
     assert.ok(!warnings.join('\n').includes('a secret'), 'values never appear in warnings');
+    // Set aside means not acted on: the values are still read and typed.
+    assert.equal(config.redis?.addr, 'redis.internal:6379');
+    assert.equal(config.notifications?.events?.includereferences, true);
+  });
+
+  test('lists, mappings and nested keys: YAML flow values, list indexes, case-insensitive names', async () => {
+    const file = await configFile(`${minimal}http:
+  tls:
+    certificate: /file/cert.pem
+    key: /file/key.pem
+    clientcas: [/file/ca.pem]
+  headers:
+    X-Frame-Options: [DENY]
+access:
+  groups:
+    devs: [bob]
+  rules:
+    - repository: team/*
+      users: {bob: [pull]}
+`);
+    const { config, warnings } = await loadConfig(file, {
+      REGISTRY_HTTP_TLS_CLIENTCAS: '[/env/ca-1.pem, /env/ca-2.pem]',
+      REGISTRY_HTTP_TLS_KEY: '/env/key.pem',
+      REGISTRY_HTTP_HEADERS_X_FRAME_OPTIONS: '[SAMEORIGIN]',
+      REGISTRY_HTTP_HEADERS: '{X-Frame-Options: [SAMEORIGIN], Referrer-Policy: [no-referrer]}',
+      REGISTRY_ACCESS_GROUPS_DEVS: '[bob, carol]',
+      REGISTRY_ACCESS_GROUPS_OPS: '[dave]',
+      REGISTRY_ACCESS_RULES_0_USERS_BOB: '[pull, push]',
+      REGISTRY_ACCESS_RULES_1_REPOSITORY: 'public/*',
+      REGISTRY_ACCESS_RULES_1_ANONYMOUS: '[pull]',
+      REGISTRY_Access_Admins: '[alice]',
+    });
+    assert.deepEqual(config.http.tls?.clientcas, ['/env/ca-1.pem', '/env/ca-2.pem']);
+    assert.equal(config.http.tls?.certificate, '/file/cert.pem');
+    assert.equal(config.http.tls?.key, '/env/key.pem');
+    // X_FRAME_OPTIONS is split on "_" like every name, so it names no key below http.headers;
+    // a whole mapping can be given instead.
+    assert.deepEqual(config.http.headers, { 'X-Frame-Options': ['SAMEORIGIN'], 'Referrer-Policy': ['no-referrer'] });
+    assert.deepEqual(config.access?.groups, { devs: ['bob', 'carol'], ops: ['dave'] });
+    assert.deepEqual(config.access?.admins, ['alice']);
+    assert.deepEqual(config.access?.rules, [
+      { repository: 'team/*', anonymous: [], authenticated: [], users: { bob: ['pull', 'push'] }, groups: {} },
+      { repository: 'public/*', anonymous: ['pull'], authenticated: [], users: {}, groups: {} },
+    ]);
+    assert.deepEqual(warnings, ['environment variable REGISTRY_HTTP_HEADERS_X_FRAME_OPTIONS names no configuration key; ignored']);
+  });
+
+  test('values are read as YAML for typed keys, and as written for text keys', async () => {
+    const { config } = await loadConfig(await configFile(minimal), {
+      REGISTRY_HTTP_SECRET: '0123',
+      REGISTRY_HTTP_HOST: 'https://registry.example.com:8443',
+      REGISTRY_HTTP_RELATIVEURLS: 'true',
+      REGISTRY_HTTP_DRAINTIMEOUT: '1m30s',
+      REGISTRY_HTTP_HTTP2_DISABLED: 'true',
+      REGISTRY_HTTP_H2C_ENABLED: 'true',
+      REGISTRY_HTTP_NET: 'unix',
+      REGISTRY_HTTP_ADDR: '/run/berth.sock',
+      REGISTRY_CATALOG_MAXENTRIES: '200',
+      REGISTRY_AUTH_NONE: '',
+    });
+    assert.equal(config.http.secret, '0123');
+    assert.equal(config.http.host, 'https://registry.example.com:8443');
+    assert.equal(config.http.relativeurls, true);
+    assert.equal(config.http.draintimeout, 90_000);
+    assert.equal(config.http.http2.disabled, true);
+    assert.equal(config.http.h2c.enabled, true);
+    assert.equal(config.http.net, 'unix');
+    assert.equal(config.http.addr, '/run/berth.sock');
+    assert.equal(config.catalog?.maxentries, 200);
+    assert.deepEqual(config.auth, { none: {} });
+  });
+
+  test('a list the file does not have can be started at index 0', async () => {
+    const { config, warnings } = await loadConfig(await configFile(minimal), {
+      REGISTRY_ACCESS_RULES_0_REPOSITORY: 'public/*',
+      REGISTRY_ACCESS_RULES_0_ANONYMOUS: '[pull]',
+      REGISTRY_ACCESS_RULES_2_REPOSITORY: 'skips/one',
+    });
+    assert.deepEqual(config.access?.rules, [{ repository: 'public/*', anonymous: ['pull'], authenticated: [], users: {}, groups: {} }]);
+    assert.deepEqual(warnings, ['environment variable REGISTRY_ACCESS_RULES_2_REPOSITORY names no configuration key; ignored']);
+  });
+
+  test('an override can fill in a section the file names', async () => {
+    const file = await configFile(`${minimal}auth:
+  htpasswd:
+    realm: Registry
+    path: /file/htpasswd
+`);
+    const { config } = await loadConfig(file, { REGISTRY_AUTH_HTPASSWD_PATH: '/env/htpasswd' });
+    assert.deepEqual(config.auth?.htpasswd, { realm: 'Registry', path: '/env/htpasswd' });
+    await assertConfigError(minimal, /^auth\.htpasswd\.realm: required$/, { REGISTRY_AUTH_HTPASSWD_PATH: '/env/htpasswd' });
+  });
+
+  test('an override that adds a second storage driver is an error', async () => {
+    await assertConfigError(minimal, /^storage: exactly one storage driver may be configured, not inmemory and s3$/, {
+      REGISTRY_STORAGE_S3_BUCKET: 'images',
+      REGISTRY_STORAGE_S3_REGION: 'eu-west-1',
+    });
   });
 
   test('a wrong override value is an error naming the key', async () => {
@@ -210,12 +326,125 @@ notifications:
 `);
     const { config, warnings } = await loadConfig(file, {});
     assert.equal(config.http.addr, '127.0.0.1:5000');
+    assert.deepEqual(config.http.tls, {
+      certificate: '/certs/domain.crt',
+      key: '/certs/domain.key',
+      clientauth: 'require-and-verify-client-cert',
+      minimumtls: 'tls1.2',
+    });
+    assert.deepEqual(config.auth, { htpasswd: { realm: 'basic-realm', path: '/auth/htpasswd' } });
     assert.deepEqual(warnings.sort(), [
-      'auth: not implemented by this version of Berth; ignored',
       'http.secret: not implemented by this version of Berth; ignored',
-      'http.tls: not implemented by this version of Berth; ignored',
       'notifications: not implemented by this version of Berth; ignored',
     ]);
+  });
+
+  test('a section with some keys implemented: one warning for each key that is not', async () => {
+    const file = await configFile(`version: 0.1
+storage:
+  filesystem:
+    rootdirectory: /srv
+    maxthreads: 50
+  maintenance:
+    uploadpurging:
+      enabled: false
+http:
+  tls:
+    certificate: /c
+    key: /k
+    letsencrypt:
+      cachefile: /le
+      email: a@example.com
+  debug:
+    addr: :5001
+`);
+    const { warnings } = await loadConfig(file, {});
+    assert.deepEqual(warnings.sort(), [
+      'http.debug: not implemented by this version of Berth; ignored',
+      'http.tls.letsencrypt: not implemented by this version of Berth; ignored',
+      'storage.filesystem.maxthreads: not implemented by this version of Berth; ignored',
+      'storage.maintenance: not implemented by this version of Berth; ignored',
+    ]);
+  });
+
+  test('a storage driver Berth does not implement is an error, not a warning', async () => {
+    await assertConfigError(
+      'version: 0.1\nstorage:\n  s3:\n    bucket: images\n    region: eu-west-1\n',
+      /^storage\.s3: this storage driver is not implemented by this version of Berth$/,
+    );
+  });
+});
+
+describe('loadConfig: auth and access', () => {
+  const token = `auth:
+  token:
+    realm: https://registry.example.com/auth/token
+    service: registry.example.com
+    issuer: berth
+`;
+
+  test('auth.token with Berth\'s token server: defaults, and the path taken from the realm', async () => {
+    const file = await configFile(`${minimal}${token}  tokenserver:
+    htpasswd: /etc/berth/htpasswd
+    signingkey: /var/lib/berth/token.key
+`);
+    const { config, warnings } = await loadConfig(file, {});
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(config.auth, {
+      token: {
+        realm: 'https://registry.example.com/auth/token',
+        service: 'registry.example.com',
+        issuer: 'berth',
+        autoredirect: false,
+        autoredirectpath: '/auth/token/',
+      },
+      tokenserver: { path: '/auth/token', htpasswd: '/etc/berth/htpasswd', signingkey: '/var/lib/berth/token.key', expiration: 300_000 },
+    });
+  });
+
+  test('with autoredirect, the token server answers on autoredirectpath', async () => {
+    const file = await configFile(`${minimal}${token}    autoredirect: true
+  tokenserver:
+    htpasswd: /h
+    signingkey: /k
+    expiration: 1h
+`);
+    const { config } = await loadConfig(file, {});
+    assert.equal(config.auth?.tokenserver?.path, '/auth/token/');
+    assert.equal(config.auth?.tokenserver?.expiration, 3_600_000);
+  });
+
+  test('exactly one provider; tokenserver only with token; token needs keys to check tokens with', async () => {
+    await assertConfigError(`${minimal}auth: {}\n`, /^auth: name one authentication provider \(htpasswd, token, silly, none\)$/);
+    await assertConfigError(
+      `${minimal}auth:\n  none:\n  htpasswd:\n    realm: r\n    path: /p\n`,
+      /^auth: only one authentication provider may be configured, not htpasswd and none$/,
+    );
+    await assertConfigError(`${minimal}auth:\n  none:\n  tokenserver:\n    htpasswd: /h\n    signingkey: /k\n`, /^auth\.tokenserver: requires auth\.token/);
+    await assertConfigError(`${minimal}${token}`, /^auth\.token\.rootcertbundle: required \(or auth\.token\.jwks/);
+    await assertConfigError(
+      `${minimal}auth:\n  token:\n    realm: /auth\n    service: s\n    issuer: i\n  tokenserver:\n    htpasswd: /h\n    signingkey: /k\n`,
+      /^auth\.tokenserver\.path: required when auth\.token\.realm is not an absolute URL$/,
+    );
+    await assertConfigError(`${minimal}${token}    jwks: /j\n    signingalgorithms: [XX256]\n`, /^auth\.token\.signingalgorithms\.0: must be one of EdDSA/);
+  });
+
+  test('an empty auth section means no authentication', async () => {
+    const { config } = await loadConfig(await configFile(`${minimal}auth:\n`), {});
+    assert.equal(config.auth, undefined);
+  });
+
+  test('access: defaults, and errors naming the rule', async () => {
+    const { config } = await loadConfig(await configFile(`${minimal}access:\n  rules:\n    - repository: "public/*"\n      anonymous: [pull]\n`), {});
+    assert.deepEqual(config.access, {
+      admins: [],
+      groups: {},
+      rules: [{ repository: 'public/*', anonymous: ['pull'], authenticated: [], users: {}, groups: {} }],
+    });
+    await assertConfigError(`${minimal}access:\n  rules:\n    - repository: a\n      users: {bob: [read]}\n`, /^access\.rules\.0\.users\.bob\.0: must be one of pull, push, delete, \*$/);
+    await assertConfigError(`${minimal}access:\n  rules:\n    - repository: a\n      groups: {ops: [pull]}\n`, /^access\.rules\.0\.groups\.ops: no such group under access\.groups$/);
+    await assertConfigError(`${minimal}access:\n  rules:\n    - anonymous: [pull]\n`, /^access\.rules\.0\.repository: required$/);
+    await assertConfigError(`${minimal}access:\n  rules:\n    - repository: a\n      anonymus: [pull]\n`, /^access\.rules\.0\.anonymus: unknown configuration key$/);
   });
 });
 
@@ -231,7 +460,16 @@ describe('loadConfig: errors name the key', () => {
   });
 
   test('an unknown key inside a section with no keys of its own', async () => {
-    await assertConfigError('version: 0.1\nstorage:\n  inmemory:\n    size: 10\n', /^storage\.inmemory: .*size/);
+    await assertConfigError('version: 0.1\nstorage:\n  inmemory:\n    size: 10\n', /^storage\.inmemory\.size: unknown configuration key$/);
+  });
+
+  test('an unknown key is reported before the errors it may cause', async () => {
+    await assertConfigError(`${minimal}auth:\n  htpasswd:\n    realm: r\n    pth: /p\n`, /^auth\.htpasswd\.pth: unknown configuration key$/);
+  });
+
+  test('an unknown key inside a list or a section Berth does not implement', async () => {
+    await assertConfigError(`${minimal}notifications:\n  endpoints:\n    - name: a\n      url: https://x\n      retries: 3\n`, /^notifications\.endpoints\.0\.retries: unknown configuration key$/);
+    await assertConfigError(`${minimal}redis:\n  pool:\n    size: 3\n`, /^redis\.pool\.size: unknown configuration key$/);
   });
 
   test('a value of the wrong type', async () => {
@@ -240,7 +478,17 @@ describe('loadConfig: errors name the key', () => {
     await assertConfigError(`${minimal}http:\n  addr: [1, 2]\n`, /^http\.addr: must be a string$/);
     await assertConfigError(`${minimal}http:\n  host: registry.example.com\n`, /^http\.host: must be an absolute URL/);
     await assertConfigError(`${minimal}http: 5000\n`, /^http: .*expected object/);
-    await assertConfigError('version: 0.1\nstorage: filesystem\n', /^storage: .*expected object/);
+    await assertConfigError('version: 0.1\nstorage: [filesystem]\n', /^storage: .*expected object/);
+    await assertConfigError(`${minimal}http:\n  draintimeout: 5 minutes\n`, /^http\.draintimeout: must be a duration such as 300ms, 5m or 1h30m/);
+    await assertConfigError(`${minimal}http:\n  net: udp\n`, /^http\.net: must be tcp or unix$/);
+    await assertConfigError(`${minimal}http:\n  relativeurls: 1\n`, /^http\.relativeurls: must be true or false$/);
+    await assertConfigError(`${minimal}http:\n  prefix: registry\n`, /^http\.prefix: must be a path starting with \/$/);
+    await assertConfigError(`${minimal}http:\n  headers:\n    X-A: [a, [b]]\n`, /^http\.headers\.X-A\.1: must be a string$/);
+    await assertConfigError(`${minimal}http:\n  tls:\n    certificate: /c\n    key: /k\n    clientcas: /ca\n`, /^http\.tls\.clientcas: must be a list of strings$/);
+    await assertConfigError(`${minimal}http:\n  tls:\n    certificate: /c\n    key: /k\n    clientauth: sometimes\n`, /^http\.tls\.clientauth: must be one of request-client-cert/);
+    await assertConfigError(`${minimal}http:\n  tls:\n    certificate: /c\n    key: /k\n    minimumtls: ssl3\n`, /^http\.tls\.minimumtls: must be one of tls1\.0, tls1\.1, tls1\.2, tls1\.3$/);
+    await assertConfigError(`${minimal}catalog:\n  maxentries: 1.5\n`, /^catalog\.maxentries: must be an integer$/);
+    await assertConfigError(`${minimal}health:\n  storagedriver:\n    interval: soon\n`, /^health\.storagedriver\.interval: must be a duration/);
     await assertConfigError('version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: [a]\n', /^storage\.filesystem\.rootdirectory: must be a string$/);
   });
 
@@ -260,8 +508,11 @@ describe('loadConfig: errors name the key', () => {
     await assertConfigError(minimal, /^storage: exactly one storage driver/, { REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: '/x' });
   });
 
-  test('a storage driver Berth does not implement yet leaves no driver', async () => {
-    await assertConfigError('version: 0.1\nstorage:\n  s3:\n    bucket: images\n', /^storage: a storage driver is required/);
+  test('missing required values of any section', async () => {
+    await assertConfigError('version: 0.1\nstorage:\n  s3:\n    bucket: images\n', /^storage\.s3\.region: required$/);
+    await assertConfigError(`${minimal}http:\n  tls:\n    certificate: /c\n`, /^http\.tls\.key: required with http\.tls\.certificate$/);
+    await assertConfigError(`${minimal}proxy:\n  username: u\n`, /^proxy\.remoteurl: required$/);
+    await assertConfigError(`${minimal}auth:\n  tokenserver:\n    htpasswd: /h\n`, /^auth\.tokenserver\.signingkey: required$/);
   });
 });
 

@@ -2,8 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { embeddedDefaultConfig } from './embedded-default.js';
-import { configKeys, type KeyTree } from './keys.js';
-import { configSchema, type Config } from './schema.js';
+import { applyEnvironment } from './env.js';
+import { configSchema, isSupported, unimplementedKeys, type Config } from './schema.js';
+import { authProvider } from './sections/auth.js';
+import { expandStorageShorthand, storageDriver } from './sections/storage.js';
 
 /** A configuration that cannot be used; the message names the key (`storage.filesystem: ...`). */
 export class ConfigError extends Error {
@@ -22,8 +24,10 @@ export interface LoadedConfig {
 }
 
 /**
- * Reads the YAML file (or the embedded default), applies `REGISTRY_*` overrides from env, sets
- * aside what is not implemented yet (as warnings) and validates the rest once.
+ * Reads the YAML file (or the embedded default), applies `REGISTRY_*` overrides from env and
+ * validates the result once. Keys Berth does not implement yet are checked like the others and
+ * reported as warnings; a storage driver or auth provider it does not implement is an error,
+ * since ignoring it would serve other data or drop authentication.
  */
 export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
   let text = embeddedDefaultConfig;
@@ -34,87 +38,55 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
       throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
     }
   }
+  const source = file ?? 'embedded default';
+  return { ...parseConfig(text, env, file ?? 'embedded config'), source };
+}
+
+/** loadConfig without the file: `text` is the YAML, `name` names it in messages. */
+export function parseConfig(text: string, env: NodeJS.ProcessEnv, name = 'config'): { config: Config; warnings: string[] } {
   let raw: unknown;
   try {
     raw = parseYaml(text) ?? {};
   } catch (error) {
-    throw new ConfigError(`${file ?? 'embedded config'} is not valid YAML: ${(error as Error).message}`);
+    throw new ConfigError(`${name} is not valid YAML: ${(error as Error).message}`);
   }
-  if (!isRecord(raw)) throw new ConfigError(`${file ?? 'embedded config'} must be a YAML mapping`);
+  if (!isRecord(raw)) throw new ConfigError(`${name} must be a YAML mapping`);
+  if (raw.storage !== undefined) raw.storage = expandStorageShorthand(raw.storage);
   const warnings: string[] = [];
   applyEnvironment(raw, env, warnings);
-  setAsideUnimplemented(raw, configKeys, '', warnings);
   // reportInput: without it zod leaves `input` undefined on every issue, and describeIssue could
   // not tell a missing key from one of the wrong type.
   const result = configSchema.safeParse(raw, { reportInput: true });
-  if (!result.success) throw new ConfigError(describeIssue(result.error.issues[0]!));
-  return { config: result.data, warnings, source: file ?? 'embedded default' };
-}
-
-/**
- * `REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/x` sets storage.filesystem.rootdirectory, as in
- * Distribution: the name after `REGISTRY_` is split on `_` and matched case-insensitively
- * against the key tree. Values are read as YAML scalars (`true`, `5000`). Variables that name
- * no key are ignored with a warning (Kubernetes injects `REGISTRY_PORT_...` for a service
- * called registry).
- */
-function applyEnvironment(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, warnings: string[]): void {
-  const names = Object.keys(env).filter((n) => n.startsWith('REGISTRY_')).sort();
-  for (const variable of names) {
-    const keys = variable.slice('REGISTRY_'.length).toLowerCase().split('_');
-    if (!namesKey(keys)) {
-      warnings.push(`environment variable ${variable} names no configuration key; ignored`);
-      continue;
-    }
-    let node = raw;
-    for (const key of keys.slice(0, -1)) {
-      if (!isRecord(node[key])) node[key] = {};
-      node = node[key] as Record<string, unknown>;
-    }
-    const value = env[variable] ?? '';
-    let parsed: unknown = value;
-    try {
-      parsed = parseYaml(value);
-    } catch {
-      // Not a YAML scalar: keep the text as it is.
-    }
-    node[keys.at(-1)!] = parsed ?? value;
+  if (!result.success) throw new ConfigError(describeIssues(result.error.issues));
+  const config = result.data;
+  const driver = `storage.${storageDriver(config.storage)}`;
+  if (!isSupported(driver)) throw new ConfigError(`${driver}: this storage driver is not implemented by this version of Berth`);
+  if (config.auth) {
+    const provider = `auth.${authProvider(config.auth)}`;
+    if (!isSupported(provider)) throw new ConfigError(`${provider}: this authentication provider is not implemented by this version of Berth`);
   }
+  for (const key of unimplementedKeys(raw)) warnings.push(`${key}: not implemented by this version of Berth; ignored`);
+  return { config, warnings };
 }
 
-function namesKey(keys: string[]): boolean {
-  let tree: KeyTree | true | 'later' = configKeys;
-  for (const key of keys) {
-    // Below a section Berth does not implement yet (REGISTRY_STORAGE_S3_BUCKET): a real key, which
-    // is set aside with a "not implemented" warning rather than called a misspelling.
-    if (tree === 'later') return true;
-    if (typeof tree !== 'object') return false;
-    const next: KeyTree[string] | undefined = tree[key];
-    if (next === undefined) return false;
-    tree = next;
+/** One line for the first problem, preferring an unknown key (a misspelling explains the rest). */
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  const first = issues.find((issue) => issue.code === 'unrecognized_keys') ?? issues[0]!;
+  return describeIssue(first, []);
+}
+
+function describeIssue(issue: z.core.$ZodIssue, prefix: PropertyKey[]): string {
+  const path = [...prefix, ...issue.path];
+  if (issue.code === 'unrecognized_keys') return `${[...path, issue.keys[0]!].join('.')}: unknown configuration key`;
+  if (issue.code === 'invalid_union' && issue.input !== undefined) {
+    // The value had the shape of one alternative (a list, a mapping) and failed inside it: report
+    // that failure, with its own path, rather than "matches no alternative".
+    const inside = issue.errors.filter((errors) => errors.length > 0 && errors.every((e) => e.path.length > 0));
+    if (inside.length === 1) return describeIssue(inside[0]![0]!, path);
   }
-  return true;
-}
-
-function setAsideUnimplemented(node: Record<string, unknown>, tree: KeyTree, prefix: string, warnings: string[]): void {
-  for (const key of Object.keys(node)) {
-    const path = prefix ? `${prefix}.${key}` : key;
-    const known = tree[key];
-    if (known === undefined) throw new ConfigError(`${path}: unknown configuration key`);
-    if (known === 'later') {
-      warnings.push(`${path}: not implemented by this version of Berth; ignored`);
-      delete node[key];
-    } else if (known !== true && isRecord(node[key])) {
-      setAsideUnimplemented(node[key] as Record<string, unknown>, known, path, warnings);
-    }
-  }
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const path = issue.path.join('.');
   const absent = (issue.code === 'invalid_type' || issue.code === 'invalid_union') && issue.input === undefined;
   const message = absent ? 'required' : issue.message;
-  return path ? `${path}: ${message}` : message;
+  return path.length > 0 ? `${path.join('.')}: ${message}` : message;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

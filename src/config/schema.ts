@@ -1,57 +1,138 @@
 import { z } from 'zod';
-
-/** Strings in YAML and in environment overrides may arrive as numbers (`version: 0.1`, `addr: 5000`). */
-const text = z.union([z.string(), z.number()], { message: 'must be a string' }).transform(String);
-/** Environment overrides arrive as text; YAML parsing turns `true` into a boolean already. */
-const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')], {
-  message: 'must be true or false',
-});
+import { accessSchema } from './sections/access.js';
+import { authSchema } from './sections/auth.js';
+import { catalogSchema } from './sections/catalog.js';
+import { compatibilitySchema } from './sections/compatibility.js';
+import { healthSchema } from './sections/health.js';
+import { httpSchema } from './sections/http.js';
+import { loglevelSchema, logSchema } from './sections/log.js';
+import { middlewareSchema } from './sections/middleware.js';
+import { notificationsSchema } from './sections/notifications.js';
+import { policySchema } from './sections/policy.js';
+import { proxySchema } from './sections/proxy.js';
+import { redisSchema } from './sections/redis.js';
+import { reportingSchema } from './sections/reporting.js';
+import { storageSchema } from './sections/storage.js';
+import { tagsSchema } from './sections/tags.js';
+import { validationSchema } from './sections/validation.js';
+import { childSchema, text } from './values.js';
 
 /**
- * The implemented part of the configuration, with its defaults. Keys Distribution knows but Berth
- * does not implement yet are taken out (with a warning) before this schema runs; see keys.ts.
+ * Distribution's config.yml (version 0.1), every section of 2.8 and 3.x, plus Berth's `access`
+ * section and `auth.tokenserver`. Unknown keys, wrong types and missing required values are
+ * errors. Defaults are set on the keys Berth implements; the keys it does not implement yet are
+ * typed and checked but left without defaults, so the effective configuration shows only what
+ * is in effect.
  */
 export const configSchema = z
   .object({
     version: text.refine((v) => v === '0.1', { message: 'must be 0.1' }),
-    log: z
-      .object({
-        level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
-        accesslog: z.object({ disabled: flag.default(false) }).strict().default({ disabled: false }),
-      })
-      .strict()
-      .default({ level: 'info', accesslog: { disabled: false } }),
-    storage: z
-      .object({
-        filesystem: z
-          .object({ rootdirectory: text.default('/var/lib/registry') })
-          .strict()
-          .nullish()
-          .transform((v) => (v === null ? { rootdirectory: '/var/lib/registry' } : v)),
-        inmemory: z.union([z.null(), z.object({}).strict()]).optional(),
-        delete: z.object({ enabled: flag.default(false) }).strict().default({ enabled: false }),
-      })
-      .strict()
-      .superRefine((storage, ctx) => {
-        const drivers = [storage.filesystem !== undefined && 'filesystem', storage.inmemory !== undefined && 'inmemory'].filter(Boolean);
-        if (drivers.length !== 1) {
-          ctx.addIssue({
-            code: 'custom',
-            message:
-              drivers.length === 0
-                ? 'a storage driver is required (filesystem or inmemory)'
-                : `exactly one storage driver may be configured, not ${drivers.join(' and ')}`,
-          });
-        }
-      }),
-    http: z
-      .object({
-        addr: text.default(':5000'),
-        host: z.url({ message: 'must be an absolute URL such as https://registry.example.com' }).optional(),
-      })
-      .strict()
-      .default({ addr: ':5000' }),
+    log: logSchema,
+    loglevel: loglevelSchema,
+    storage: storageSchema,
+    auth: authSchema,
+    middleware: middlewareSchema,
+    reporting: reportingSchema,
+    http: httpSchema,
+    notifications: notificationsSchema,
+    redis: redisSchema,
+    health: healthSchema,
+    proxy: proxySchema,
+    validation: validationSchema,
+    compatibility: compatibilitySchema,
+    catalog: catalogSchema,
+    tags: tagsSchema,
+    policy: policySchema,
+    access: accessSchema,
   })
   .strict();
 
-export type Config = z.infer<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+
+/**
+ * What Berth implements: a key listed here counts with everything below it. Any other key a
+ * file sets gets one warning at startup ("not implemented ... ignored"), for the highest key
+ * that has nothing implemented below it (`redis`, not each of its keys). Every entry must name
+ * a key of configSchema; this is checked when the module loads, so a renamed key cannot leave a
+ * stale entry behind.
+ */
+export const implementedKeys: readonly string[] = [
+  'version',
+  'log.level',
+  'log.accesslog.disabled',
+  'storage.filesystem.rootdirectory',
+  'storage.inmemory',
+  'storage.delete.enabled',
+  'http.addr',
+  'http.host',
+  'http.net',
+  'http.prefix',
+  'http.relativeurls',
+  'http.draintimeout',
+  'http.headers',
+  'http.tls.certificate',
+  'http.tls.key',
+  'http.tls.clientcas',
+  'http.tls.clientauth',
+  'http.tls.minimumtls',
+  'http.http2.disabled',
+  'http.h2c.enabled',
+  'auth.htpasswd.realm',
+  'auth.htpasswd.path',
+  'auth.token.realm',
+  'auth.token.service',
+  'auth.token.issuer',
+  'auth.token.rootcertbundle',
+  'auth.token.jwks',
+  'auth.token.signingalgorithms',
+  'auth.token.autoredirect',
+  'auth.token.autoredirectpath',
+  'auth.silly',
+  'auth.none',
+  'auth.tokenserver',
+  'access',
+];
+
+for (const key of implementedKeys) {
+  if (schemaAt(key.split('.')) === undefined) throw new Error(`implementedKeys: ${key} is not a key of configSchema`);
+}
+
+/** The schema of the key at this path, or undefined when there is no such key. */
+export function schemaAt(path: readonly string[]): z.ZodType | undefined {
+  let schema: z.ZodType | undefined = configSchema;
+  for (const key of path) {
+    schema = schema && childSchema(schema, key);
+  }
+  return schema;
+}
+
+/** True when this key (dotted path) or a key above it is implemented. */
+export function isImplemented(path: string): boolean {
+  return implementedKeys.some((key) => path === key || path.startsWith(`${key}.`));
+}
+
+/** True when some key below this one is implemented (so the key itself is partly implemented). */
+function hasImplementedBelow(path: string): boolean {
+  return implementedKeys.some((key) => key.startsWith(`${path}.`));
+}
+
+/** True when this key is implemented at least in part (`storage.filesystem`, `auth.htpasswd`). */
+export function isSupported(path: string): boolean {
+  return isImplemented(path) || hasImplementedBelow(path);
+}
+
+/**
+ * The keys a (valid) raw configuration sets that Berth does not implement, highest first:
+ * `http.secret`, `health`, `storage.filesystem.maxthreads`.
+ */
+export function unimplementedKeys(raw: unknown, prefix = ''): string[] {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return [];
+  const found: string[] = [];
+  for (const [key, value] of Object.entries(raw)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (isImplemented(path)) continue;
+    if (hasImplementedBelow(path)) found.push(...unimplementedKeys(value, path));
+    else found.push(path);
+  }
+  return found;
+}

@@ -1,9 +1,17 @@
 import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import { RegistryError } from '../protocol/errors.js';
 
-/** True when the request carries a body (a length above zero, or chunked transfer encoding). */
+/**
+ * True when the request carries a body: a length above zero, chunked transfer encoding, or over
+ * HTTP/2 (which has neither) a stream whose HEADERS frame did not end it.
+ */
 export function hasBody(req: IncomingMessage): boolean {
-  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  const length = req.headers['content-length'];
+  if (req.httpVersionMajor >= 2 && length === undefined) {
+    return !(req as unknown as Http2ServerRequest).stream.endAfterHeaders;
+  }
+  return req.headers['transfer-encoding'] !== undefined || Number(length ?? 0) > 0;
 }
 
 /**

@@ -2,36 +2,67 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { OpenAccess, type AccessController } from '../auth/access-controller.js';
+import { RegistryError } from '../protocol/errors.js';
 import type { Registry } from '../registry/registry.js';
 import type { RequestContext } from './context.js';
 import { replyError } from './respond.js';
 import { matchRoute } from './router.js';
 import { routes } from './routes.js';
+import type { RequestHandler } from './listener.js';
+import { normalizePrefix, urlBuilder, type UrlOptions } from './urls.js';
 
-export interface ServerOptions {
+/** `host`, `prefix` and `relativeUrls` (see UrlOptions) decide the URLs in `Location` and `Link`. */
+export interface ServerOptions extends UrlOptions {
   registry: Registry;
   log: Logger;
   /** The gate in front of every route; without one, everyone may do everything. */
   access?: AccessController;
-  /** `http.host`: when set, `Location` and `Link` URLs are absolute on this base. */
-  host?: string;
+  /**
+   * Endpoints outside the `/v2/` API (Berth's token server), each on its exact path as sent
+   * (`http.prefix` does not apply), served before the route table and without the access gate:
+   * they do their own authentication. Errors they throw are answered like the API's.
+   */
+  extraRoutes?: readonly ExtraRoute[];
+  /** `http.headers`: added to every answer, errors included (Distribution's default sets `X-Content-Type-Options`). */
+  headers?: Readonly<Record<string, readonly string[]>>;
   /** Log one line per request (`log.accesslog.disabled` turns it off). */
   accessLog: boolean;
+}
+
+/** An endpoint outside the route table (see ServerOptions.extraRoutes). */
+export interface ExtraRoute {
+  /** The exact path it answers, e.g. `/auth/token`; the query is the handler's. */
+  readonly path: string;
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void>;
 }
 
 /** Every answer carries this, as Docker clients check for it. */
 const apiVersionHeader = ['Docker-Distribution-API-Version', 'registry/2.0'] as const;
 
-/** The HTTP front of the registry: parse, route, run the handler, answer errors in one place. */
+/** The registry on a plain HTTP/1.1 server (listen() in listener.ts also serves TLS, HTTP/2 and unix sockets). */
 export function createRegistryServer(options: ServerOptions): Server {
-  const base = options.host?.replace(/\/+$/, '');
+  return createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, createRequestHandler(options));
+}
+
+/**
+ * The HTTP front of the registry: parse, route, run the handler, answer errors in one place.
+ * Serves HTTP/1 and HTTP/2 (compat API) requests alike.
+ */
+export function createRequestHandler(options: ServerOptions): RequestHandler {
   const access = options.access ?? new OpenAccess();
-  const location = base ? (path: string) => `${base}${path}` : (path: string) => path;
+  const prefix = normalizePrefix(options.prefix);
+  const locate = urlBuilder(options);
+  const extraHeaders = Object.entries(options.headers ?? {}).filter(([, values]) => values.length > 0);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = process.hrtime.bigint();
     const log = options.log.child({ req_id: randomUUID(), method: req.method, path: req.url });
     res.setHeader(...apiVersionHeader);
+    for (const [name, values] of extraHeaders) {
+      // HTTP/2 forbids connection-specific headers; they would make the answer fail.
+      if (req.httpVersionMajor >= 2 && http2Forbidden.has(name.toLowerCase())) continue;
+      res.setHeader(name, values.length === 1 ? values[0]! : [...values]);
+    }
     const abort = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
@@ -46,7 +77,12 @@ export function createRegistryServer(options: ServerOptions): Server {
       });
     }
     try {
-      const { path, url } = parseTarget(req.url);
+      const extra = findExtraRoute(options.extraRoutes, req.url);
+      if (extra) {
+        await extra.route.handle(req, res, extra.url);
+        return;
+      }
+      const { path, url } = parseTarget(req.url, prefix);
       const match = matchRoute(routes, req.method ?? 'GET', path);
       const grant = await access.authorize(req, match.endpoint.access(match.params));
       const ctx: RequestContext = {
@@ -58,7 +94,7 @@ export function createRegistryServer(options: ServerOptions): Server {
         grant,
         log: grant.identity.user ? log.child({ user: grant.identity.user }) : log,
         signal: abort.signal,
-        location,
+        location: locate(req),
       };
       await match.endpoint.handler(ctx);
     } catch (error) {
@@ -66,23 +102,41 @@ export function createRegistryServer(options: ServerOptions): Server {
     }
   };
 
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+  return (req, res) => {
     void handle(req, res);
-  });
-  return server;
+  };
 }
+
+const http2Forbidden = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
 /**
  * Splits the request target into its raw path and a URL for the query. The path is used as sent,
  * without dot-segment normalisation, so `..` reaches the name grammar and is refused there
  * rather than silently resolved.
  */
-function parseTarget(raw: string | undefined): { path: string; url: URL } {
+function parseTarget(raw: string | undefined, prefix: string): { path: string; url: URL } {
   // Absolute-form targets (`GET http://host/v2/ HTTP/1.1`, RFC 9112 §3.2.2) drop scheme and authority.
   const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?]*/i.exec(raw ?? '');
   const target = absolute ? raw!.slice(absolute[0].length) || '/' : (raw ?? '/');
   const question = target.indexOf('?');
-  const path = question < 0 ? target : target.slice(0, question);
+  let path = question < 0 ? target : target.slice(0, question);
+  if (prefix) {
+    // Under `http.prefix` the API lives at `<prefix>/v2/`; anything else is outside it.
+    if (!path.startsWith(`${prefix}/`)) {
+      throw new RegistryError('UNSUPPORTED', { status: 404, message: `no API endpoint at ${path}` });
+    }
+    path = path.slice(prefix.length);
+  }
   const url = new URL(question < 0 ? '' : target.slice(question), 'http://registry.invalid/');
   return { path, url };
+}
+
+/** The extra route whose path the request target names exactly (absolute-form targets included). */
+function findExtraRoute(extraRoutes: readonly ExtraRoute[] | undefined, raw: string | undefined): { route: ExtraRoute; url: URL } | undefined {
+  if (!extraRoutes?.length) return undefined;
+  const target = (raw ?? '/').replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?]*/i, '') || '/';
+  const question = target.indexOf('?');
+  const path = question < 0 ? target : target.slice(0, question);
+  const route = extraRoutes.find((r) => r.path === path);
+  return route && { route, url: new URL(question < 0 ? '' : target.slice(question), 'http://registry.invalid/') };
 }

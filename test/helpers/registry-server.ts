@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
-import { createRegistryServer } from '../../src/http/server.js';
+import { listen, type Listener, type ListenOptions } from '../../src/http/listener.js';
+import { createRequestHandler, type ServerOptions } from '../../src/http/server.js';
 import { Registry } from '../../src/registry/registry.js';
 import type { StorageDriver } from '../../src/storage/driver.js';
 import { FilesystemDriver } from '../../src/storage/filesystem-driver.js';
@@ -13,15 +14,19 @@ import { FilesystemDriver } from '../../src/storage/filesystem-driver.js';
 export const repoRoot = resolve(import.meta.dirname, '../..');
 
 export interface TestRegistry {
-  /** Base URL, e.g. http://127.0.0.1:40123 */
+  /** Base URL, e.g. http://127.0.0.1:40123 (https:// with TLS; for a unix socket, http://localhost) */
   url: string;
   /** host:port, as clients take it */
   hostPort: string;
   /** Storage root directory (filesystem driver) */
   root: string;
   registry: Registry;
+  listener: Listener;
   close(): Promise<void>;
 }
+
+/** The server options a test may set, beside the storage. */
+export type TestServerOptions = Partial<Pick<ServerOptions, 'host' | 'prefix' | 'relativeUrls' | 'headers' | 'access' | 'extraRoutes'>>;
 
 /**
  * Starts Berth in this process on 127.0.0.1 and an ephemeral port, on a fresh temporary
@@ -31,28 +36,40 @@ export interface TestRegistry {
  * it in place: a second server on the same root is a restarted registry, and the caller owns it.
  */
 export async function startTestRegistry(
-  options: { deleteEnabled?: boolean; driver?: StorageDriver; host?: string; root?: string } = {},
+  options: TestServerOptions & {
+    deleteEnabled?: boolean;
+    driver?: StorageDriver;
+    root?: string;
+    /** How to listen (default: plain HTTP on 127.0.0.1, a free port). */
+    listen?: Partial<ListenOptions>;
+  } = {},
 ): Promise<TestRegistry> {
   const root = options.root ?? (await mkdtemp(join(tmpdir(), 'berth-test-')));
   const driver = options.driver ?? new FilesystemDriver(root);
   const registry = new Registry(driver, { deleteEnabled: options.deleteEnabled ?? true });
-  const server = createRegistryServer({
+  const handler = createRequestHandler({
     registry,
     log: pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' }),
     host: options.host,
+    prefix: options.prefix,
+    // The protocol suites compare Location and Link with API paths; the absolute URLs Berth sends
+    // by default (as Distribution) are covered in test/http/urls.test.ts.
+    relativeUrls: options.relativeUrls ?? options.host === undefined,
+    headers: options.headers,
+    access: options.access,
+    extraRoutes: options.extraRoutes,
     accessLog: false,
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const listener = await listen(handler, { net: 'tcp', addr: '127.0.0.1:0', ...options.listen });
+  const hostPort = listener.port === undefined ? 'localhost' : `127.0.0.1:${listener.port}`;
   return {
-    url: `http://127.0.0.1:${port}`,
-    hostPort: `127.0.0.1:${port}`,
+    url: `${options.listen?.tls ? 'https' : 'http'}://${hostPort}`,
+    hostPort,
     root,
     registry,
+    listener,
     close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((done) => server.close(() => done()));
+      await listener.close(0);
       if (options.root === undefined) await rm(root, { recursive: true, force: true });
     },
   };
@@ -95,7 +112,8 @@ export async function spawnRegistry(
     if (child.exitCode !== null) throw new Error(`${command} exited with ${child.exitCode}:\n${output}`);
     try {
       const response = await fetch(`${url}/v2/`);
-      if (response.status === 200) break;
+      // 401: the registry is up and asks for credentials (auth configured).
+      if (response.status === 200 || response.status === 401) break;
     } catch {
       // not listening yet
     }

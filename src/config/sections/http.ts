@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { duration, flag, headerMap, section, stringList, text } from '../values.js';
+
+export const clientAuthModes = [
+  'request-client-cert',
+  'require-any-client-cert',
+  'verify-client-cert-if-given',
+  'require-and-verify-client-cert',
+] as const;
+export const tlsVersions = ['tls1.0', 'tls1.1', 'tls1.2', 'tls1.3'] as const;
+
+const letsencrypt = section({
+  cachefile: text,
+  email: text,
+  hosts: stringList.optional(),
+  directoryurl: text.optional(),
+});
+
+/**
+ * `http.tls`. As in Distribution, TLS is on when `certificate` is set (or letsencrypt, which
+ * Berth does not implement); certificate and key go together.
+ */
+const tls = section({
+  certificate: text.optional(),
+  key: text.optional(),
+  /** CA bundles for client certificates. Without them clientauth does not apply. */
+  clientcas: stringList.optional(),
+  clientauth: z
+    .enum(clientAuthModes, { error: `must be one of ${clientAuthModes.join(', ')}` })
+    .default('require-and-verify-client-cert'),
+  minimumtls: z.enum(tlsVersions, { error: `must be one of ${tlsVersions.join(', ')}` }).default('tls1.2'),
+  ciphersuites: stringList.optional(),
+  letsencrypt: letsencrypt.optional(),
+}).superRefine((tls, ctx) => {
+  if (tls.certificate !== undefined && tls.key === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['key'], message: 'required with http.tls.certificate' });
+  }
+  if (tls.key !== undefined && tls.certificate === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['certificate'], message: 'required with http.tls.key' });
+  }
+});
+
+const debug = section({
+  addr: text.optional(),
+  prometheus: section({ enabled: flag.optional(), path: text.optional() }).optional(),
+});
+
+export const httpSchema = section({
+  /** `host:port` or `:port` for tcp; a socket file for unix. */
+  addr: text.default(':5000'),
+  net: z.enum(['tcp', 'unix'], { error: 'must be tcp or unix' }).default('tcp'),
+  /** The externally reachable URL; makes Location and Link headers absolute. */
+  host: z.url({ error: 'must be an absolute URL such as https://registry.example.com' }).optional(),
+  /** The path the API is served under (`/registry/`), for a registry behind a path-routing proxy. */
+  prefix: text.refine((v) => v.startsWith('/'), { message: 'must be a path starting with /' }).optional(),
+  secret: text.optional(),
+  relativeurls: flag.default(false),
+  /** How long to wait for requests in flight when stopping; 0: do not wait. */
+  draintimeout: duration.prefault(0),
+  tls: tls.optional(),
+  debug: debug.optional(),
+  /** Headers added to every response: name → values. */
+  headers: headerMap.default({}),
+  http2: section({ disabled: flag.default(false) }).prefault({}),
+  /** HTTP/2 without TLS (prior knowledge), for a registry behind a load balancer that speaks it. */
+  h2c: section({ enabled: flag.default(false) }).prefault({}),
+}).prefault({});
+
+export type HttpConfig = z.output<typeof httpSchema>;
+export type TlsConfig = NonNullable<HttpConfig['tls']>;
+export type ClientAuthMode = (typeof clientAuthModes)[number];
+export type TlsVersion = (typeof tlsVersions)[number];
