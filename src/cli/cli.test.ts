@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { berthBin, ensureBuilt } from '../../test/helpers/compiled-cli.js';
 
 /**
  * The command line as a user meets it: the compiled `bin/berth.js` run as a separate process.
@@ -13,17 +14,14 @@ import { after, before, describe, test } from 'node:test';
  * check yesterday's code).
  */
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const bin = join(repoRoot, 'bin', 'berth.js');
+const bin = berthBin;
 const processTimeout = 20_000;
 
 let directory: string;
 
 before(async () => {
   directory = await mkdtemp(join(tmpdir(), 'berth-cli-'));
-  if (await distIsStale()) {
-    const build = await run(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], 120_000);
-    assert.equal(build.code, 0, `npm run build failed:\n${build.stdout}${build.stderr}`);
-  }
+  await ensureBuilt();
 });
 after(async () => {
   await rm(directory, { recursive: true, force: true });
@@ -191,20 +189,4 @@ async function waitForLine(
       once(child, 'exit', { signal: done.signal }),
     ]).finally(() => done.abort());
   }
-}
-
-/** True when dist/ is missing or older than some source file it is built from. */
-async function distIsStale(): Promise<boolean> {
-  let built: number;
-  try {
-    built = (await stat(join(repoRoot, 'dist/cli/main.js'))).mtimeMs;
-  } catch {
-    return true;
-  }
-  const sources = await readdir(join(repoRoot, 'src'), { recursive: true });
-  for (const source of sources) {
-    if (!source.endsWith('.ts') || source.endsWith('.test.ts') || source.split('/').includes('testing')) continue;
-    if ((await stat(join(repoRoot, 'src', source))).mtimeMs > built) return true;
-  }
-  return false;
 }

@@ -1,25 +1,23 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { berthBin, ensureBuilt } from '../../test/helpers/compiled-cli.js';
 import { parse as parseYaml } from 'yaml';
 
 /** `berth config check` and `berth config schema`, run as a user runs them: the compiled bin/berth.js. */
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const bin = join(repoRoot, 'bin', 'berth.js');
+const bin = berthBin;
 
 let directory: string;
 
 before(async () => {
   directory = await mkdtemp(join(tmpdir(), 'berth-config-cli-'));
-  if (await distIsStale()) {
-    const build = await run(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {}, 120_000);
-    assert.equal(build.code, 0, `npm run build failed:\n${build.stdout}${build.stderr}`);
-  }
+  await ensureBuilt();
 });
 after(async () => {
   await rm(directory, { recursive: true, force: true });
@@ -137,21 +135,4 @@ async function run(
   const [code] = (await once(child, 'close')) as [number | null];
   clearTimeout(killer);
   return { code, stdout, stderr };
-}
-
-/** True when dist/ is missing or older than some source file it is built from. */
-async function distIsStale(): Promise<boolean> {
-  let built: number;
-  try {
-    built = (await stat(join(repoRoot, 'dist/cli/main.js'))).mtimeMs;
-    await readFile(join(repoRoot, 'dist/cli/config-command.js'));
-  } catch {
-    return true;
-  }
-  const sources = await readdir(join(repoRoot, 'src'), { recursive: true });
-  for (const source of sources) {
-    if (!source.endsWith('.ts') || source.endsWith('.test.ts') || source.split('/').includes('testing')) continue;
-    if ((await stat(join(repoRoot, 'src', source))).mtimeMs > built) return true;
-  }
-  return false;
 }

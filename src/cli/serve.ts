@@ -1,14 +1,7 @@
 import { AuthConfigError, createAccessController } from '../auth/create-access-controller.js';
 import { ConfigError, loadConfig } from '../config/load.js';
-import {
-  clientAuthModes,
-  listen,
-  ListenError,
-  parseListenAddress as parseAddress,
-  type ClientAuthMode,
-  type ListenOptions,
-  type TlsVersion,
-} from '../http/listener.js';
+import type { HttpConfig } from '../config/sections/http.js';
+import { listen, ListenError, parseListenAddress as parseAddress, type ListenOptions } from '../http/listener.js';
 import { createRequestHandler, type ServerOptions } from '../http/server.js';
 import { requestOrigin } from '../http/urls.js';
 import { createLogger } from '../log.js';
@@ -20,48 +13,20 @@ export function parseListenAddress(addr: string): { host?: string; port: number 
   return asConfigError(() => parseAddress(addr));
 }
 
-/** The `http` section as far as the HTTP front reads it (the schema's type is wider). */
-export interface HttpConfig {
-  addr: string;
-  net?: 'tcp' | 'unix';
-  host?: string;
-  prefix?: string;
-  relativeurls?: boolean;
-  /** Milliseconds. */
-  draintimeout?: number;
-  headers?: Record<string, string[]>;
-  tls?: {
-    certificate?: string;
-    key?: string;
-    clientcas?: string[];
-    clientauth?: string;
-    minimumtls?: string;
-  };
-  http2?: { disabled?: boolean };
-  h2c?: { enabled?: boolean };
-}
-
-/** The one place where the `http` config keys become the HTTP front's options. */
+/**
+ * The one place where the `http` config keys become the HTTP front's options. The schema has
+ * checked every value already (tls certificate and key together, clientauth, minimumtls).
+ */
 export function httpOptions(http: HttpConfig): {
   listen: ListenOptions;
   server: Pick<ServerOptions, 'host' | 'prefix' | 'relativeUrls' | 'headers'>;
   drainMs: number;
 } {
   const { tls } = http;
-  if (tls && (tls.certificate === undefined) !== (tls.key === undefined)) {
-    throw new ConfigError('http.tls: certificate and key must be given together');
-  }
-  if (tls?.clientauth !== undefined && !(clientAuthModes as readonly string[]).includes(tls.clientauth)) {
-    throw new ConfigError(`http.tls.clientauth: must be one of ${clientAuthModes.join(', ')}`);
-  }
-  if (tls?.minimumtls !== undefined && !['tls1.0', 'tls1.1', 'tls1.2', 'tls1.3'].includes(tls.minimumtls)) {
-    throw new ConfigError('http.tls.minimumtls: must be one of tls1.0, tls1.1, tls1.2, tls1.3');
-  }
-  const net = http.net ?? 'tcp';
-  if (net === 'tcp') parseListenAddress(http.addr);
+  if (http.net === 'tcp') parseListenAddress(http.addr);
   return {
     listen: {
-      net,
+      net: http.net,
       addr: http.addr,
       tls:
         tls?.certificate !== undefined && tls.key !== undefined
@@ -69,15 +34,15 @@ export function httpOptions(http: HttpConfig): {
               certificate: tls.certificate,
               key: tls.key,
               clientCas: tls.clientcas,
-              clientAuth: tls.clientauth as ClientAuthMode | undefined,
-              minimumTls: tls.minimumtls as TlsVersion | undefined,
+              clientAuth: tls.clientauth,
+              minimumTls: tls.minimumtls,
             }
           : undefined,
-      http2: !(http.http2?.disabled ?? false),
-      h2c: http.h2c?.enabled ?? false,
+      http2: !http.http2.disabled,
+      h2c: http.h2c.enabled,
     },
-    server: { host: http.host, prefix: http.prefix, relativeUrls: http.relativeurls ?? false, headers: http.headers },
-    drainMs: http.draintimeout ?? 0,
+    server: { host: http.host, prefix: http.prefix, relativeUrls: http.relativeurls, headers: http.headers },
+    drainMs: http.draintimeout,
   };
 }
 

@@ -4,12 +4,12 @@ import { once } from 'node:events';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { berthBin, ensureBuilt } from '../../test/helpers/compiled-cli.js';
 import { HtpasswdUsers } from '../auth/htpasswd.js';
 
 // Runs the compiled CLI (npm run build first; cli.test.ts rebuilds a stale dist/).
-const bin = fileURLToPath(new URL('../../bin/berth.js', import.meta.url));
+const bin = berthBin;
 let dir: string;
 
 async function berth(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -27,6 +27,7 @@ async function berth(args: string[], input?: string): Promise<{ code: number | n
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'berth-user-cli-'));
+  await ensureBuilt();
 });
 after(async () => {
   await rm(dir, { recursive: true, force: true });

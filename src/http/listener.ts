@@ -32,6 +32,7 @@ export type ClientAuthMode = (typeof clientAuthModes)[number];
 /** TLS versions, spelled as Distribution's `http.tls.minimumtls`. */
 const tlsVersions = { 'tls1.0': 'TLSv1', 'tls1.1': 'TLSv1.1', 'tls1.2': 'TLSv1.2', 'tls1.3': 'TLSv1.3' } as const;
 export type TlsVersion = keyof typeof tlsVersions;
+export const tlsVersionNames = Object.keys(tlsVersions) as [TlsVersion, ...TlsVersion[]];
 
 export interface TlsOptions {
   /** `http.tls.certificate`: PEM file with the server certificate (and its chain). */

@@ -1,13 +1,6 @@
 import { z } from 'zod';
+import { clientAuthModes, tlsVersionNames } from '../../http/listener.js';
 import { duration, flag, headerMap, section, stringList, text } from '../values.js';
-
-export const clientAuthModes = [
-  'request-client-cert',
-  'require-any-client-cert',
-  'verify-client-cert-if-given',
-  'require-and-verify-client-cert',
-] as const;
-export const tlsVersions = ['tls1.0', 'tls1.1', 'tls1.2', 'tls1.3'] as const;
 
 const letsencrypt = section({
   cachefile: text,
@@ -28,7 +21,7 @@ const tls = section({
   clientauth: z
     .enum(clientAuthModes, { error: `must be one of ${clientAuthModes.join(', ')}` })
     .default('require-and-verify-client-cert'),
-  minimumtls: z.enum(tlsVersions, { error: `must be one of ${tlsVersions.join(', ')}` }).default('tls1.2'),
+  minimumtls: z.enum(tlsVersionNames, { error: `must be one of ${tlsVersionNames.join(', ')}` }).default('tls1.2'),
   ciphersuites: stringList.optional(),
   letsencrypt: letsencrypt.optional(),
 }).superRefine((tls, ctx) => {
@@ -68,5 +61,3 @@ export const httpSchema = section({
 
 export type HttpConfig = z.output<typeof httpSchema>;
 export type TlsConfig = NonNullable<HttpConfig['tls']>;
-export type ClientAuthMode = (typeof clientAuthModes)[number];
-export type TlsVersion = (typeof tlsVersions)[number];
