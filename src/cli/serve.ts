@@ -61,7 +61,10 @@ export async function serve(configFile: string | undefined): Promise<void> {
   const log = createLogger(config.log.level);
   for (const warning of warnings) log.warn({ config: source }, warning);
   const driver = createDriver(config.storage);
-  const registry = new Registry(driver, { deleteEnabled: config.storage.delete.enabled });
+  const registry = new Registry(driver, {
+    deleteEnabled: config.storage.delete.enabled,
+    redirect: !(config.storage.redirect?.disable ?? false),
+  });
   const http = httpOptions(config.http);
   const auth = await createAccessController({ auth: config.auth, access: config.access, origin: requestOrigin }, log).catch((error: unknown) => {
     throw error instanceof AuthConfigError ? new ConfigError(error.message) : error;

@@ -39,7 +39,6 @@ describe('the whole configuration format', () => {
         'storage.cache',
         'storage.filesystem.maxthreads',
         'storage.maintenance',
-        'storage.redirect',
         'storage.tag',
         'tags',
         'validation',

@@ -67,6 +67,7 @@ export const implementedKeys: readonly string[] = [
   'http.host',
   'http.net',
   'http.prefix',
+  'storage.redirect.disable',
   'http.relativeurls',
   'http.draintimeout',
   'http.headers',

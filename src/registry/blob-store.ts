@@ -52,6 +52,11 @@ export class BlobStore {
     }
   }
 
+  /** A URL of the store itself for the blob's content, when the driver can make one. */
+  async redirectURL(digest: Digest): Promise<string | undefined> {
+    return await this.driver.redirectURL?.(paths.blobData(digest));
+  }
+
   async link(name: string, digest: Digest): Promise<void> {
     await writeLink(this.driver, paths.layerLink(name, digest), digest);
   }

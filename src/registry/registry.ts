@@ -10,6 +10,11 @@ import { UploadSessions } from './uploads.js';
 export interface RegistryOptions {
   /** `storage.delete.enabled`: deletes of blobs, manifests and tags are refused unless true. */
   deleteEnabled: boolean;
+  /**
+   * `storage.redirect` (on unless `disable`): blob GETs are answered with a 307 to the store
+   * when the driver can make a URL. HEAD and manifests are always served here.
+   */
+  redirect?: boolean;
 }
 
 /** What a registry is, independent of HTTP: one object per storage driver. */

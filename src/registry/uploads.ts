@@ -130,9 +130,6 @@ export class UploadSessions {
       this.hashes.delete(key(name, id));
       throw error;
     }
-    // The contract promises nothing durable before commit (an object-store writer completes its
-    // multipart upload here); an interrupted chunk above keeps its bytes without one.
-    await writer.commit();
     state.offset = writer.size;
     return state.offset;
   }

@@ -35,8 +35,12 @@ export interface StorageDriver {
 
   /**
    * A writer for path. With `append`, bytes go after the existing content (a missing file
-   * counts as empty); without it the file starts empty. Nothing written through a writer is
-   * promised to be durable until `commit()`. The writer is meant for upload data, which
+   * counts as empty); without it the file starts empty. Once the writer's stream has finished,
+   * what it wrote is part of the file for every later call, from this process or another one:
+   * `stat` counts it, `reader` returns it, a later append writer goes on after it. (An upload
+   * continues on whichever replica its next chunk reaches, which re-reads the bytes to hash
+   * them; an object store must therefore keep each append readable, e.g. as segments, and
+   * cannot rely on uncommitted multipart parts.) The writer is meant for upload data, which
    * lives under `_uploads` and is moved into place only once verified.
    */
   writer(path: string, options?: WriteOptions): Promise<FileWriter>;
@@ -58,6 +62,14 @@ export interface StorageDriver {
 
   /** Deletes a file, or a directory with everything below it. PathNotFoundError when missing. */
   delete(path: string): Promise<void>;
+
+  /**
+   * Optional: a URL from which a client can GET the file directly from the store for a short
+   * time (a presigned S3 URL, an Azure SAS URL), for `storage.redirect`. Undefined when the
+   * driver cannot make one for this path; drivers without the method never redirect. Does not
+   * check that the file exists.
+   */
+  redirectURL?(path: string): Promise<string | undefined>;
 }
 
 export interface ReadOptions {
@@ -77,10 +89,11 @@ export interface FileInfo {
 }
 
 /**
- * An open writer. Pipe bytes into `stream`; when the stream has finished, `size` counts
- * every byte of the file. Call exactly one of `commit()` (keep the content, durable) or
- * `cancel()` (delete the file); a writer whose stream ended without either keeps its
- * content for a later append writer, as an interrupted chunk upload needs.
+ * An open writer. Pipe bytes into `stream`; when the stream has finished, `size` counts every
+ * byte of the file and the bytes are kept (see `writer`). If the stream fails part way, the
+ * bytes that reached storage are kept too, and a later `stat` tells how many: an interrupted
+ * chunk upload resumes from there. `commit()` says no more appends will follow (a driver may
+ * consolidate the file then); `cancel()` deletes the file.
  */
 export interface FileWriter {
   readonly stream: Writable;

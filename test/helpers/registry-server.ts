@@ -10,6 +10,7 @@ import { createRequestHandler, type ServerOptions } from '../../src/http/server.
 import { Registry } from '../../src/registry/registry.js';
 import type { StorageDriver } from '../../src/storage/driver.js';
 import { FilesystemDriver } from '../../src/storage/filesystem-driver.js';
+import { httpsFetch, type TlsClientOptions } from './tls-client.js';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 
@@ -38,6 +39,8 @@ export type TestServerOptions = Partial<Pick<ServerOptions, 'host' | 'prefix' | 
 export async function startTestRegistry(
   options: TestServerOptions & {
     deleteEnabled?: boolean;
+    /** `storage.redirect` on (the default in `berth serve`); off here unless asked. */
+    redirect?: boolean;
     driver?: StorageDriver;
     root?: string;
     /** How to listen (default: plain HTTP on 127.0.0.1, a free port). */
@@ -46,7 +49,7 @@ export async function startTestRegistry(
 ): Promise<TestRegistry> {
   const root = options.root ?? (await mkdtemp(join(tmpdir(), 'berth-test-')));
   const driver = options.driver ?? new FilesystemDriver(root);
-  const registry = new Registry(driver, { deleteEnabled: options.deleteEnabled ?? true });
+  const registry = new Registry(driver, { deleteEnabled: options.deleteEnabled ?? true, redirect: options.redirect ?? false });
   const handler = createRequestHandler({
     registry,
     log: pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' }),
@@ -87,7 +90,8 @@ export interface SpawnedRegistry {
 /**
  * Runs a registry command as a separate process (Berth's own `bin/berth.js serve`, or the
  * reference `docker-registry serve`) and waits until `/v2/` answers. The command gets the config
- * file path as its last argument.
+ * file path as its last argument. With `tls` (the CA to trust, and a client certificate if the
+ * registry wants one) the registry serves HTTPS and is awaited over TLS.
  */
 export async function spawnRegistry(
   command: 'berth' | 'docker-registry',
@@ -95,6 +99,7 @@ export async function spawnRegistry(
   workDir: string,
   port: number,
   env: NodeJS.ProcessEnv = {},
+  tls?: TlsClientOptions,
 ): Promise<SpawnedRegistry> {
   const configFile = join(workDir, `${command}-${port}.yml`);
   await writeFile(configFile, configYaml);
@@ -106,14 +111,14 @@ export async function spawnRegistry(
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${command} exited with ${child.exitCode}:\n${output}`);
     try {
-      const response = await fetch(`${url}/v2/`);
+      const status = tls ? (await httpsFetch(`${url}/v2/`, tls)).status : (await fetch(`${url}/v2/`)).status;
       // 401: the registry is up and asks for credentials (auth configured).
-      if (response.status === 200 || response.status === 401) break;
+      if (status === 200 || status === 401) break;
     } catch {
       // not listening yet
     }

@@ -20,6 +20,8 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
   };
   if (req.headers['if-none-match'] === headers.ETag) return reply(res, 304, headers);
   if (req.method === 'HEAD') return reply(res, 200, { ...headers, 'Content-Length': blob.size });
+  const redirect = registry.options.redirect ? await registry.blobs.redirectURL(digest) : undefined;
+  if (redirect) return reply(res, 307, { Location: redirect, 'Docker-Content-Digest': digest.text });
 
   const range = parseRangeHeader(req.headers.range, blob.size);
   if (range === 'unsatisfiable') {
