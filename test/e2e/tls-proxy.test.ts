@@ -60,41 +60,12 @@ async function startBerth(t: TestContext, name: string, httpLines: string[], cli
   ].join('\n');
   await mkdir(join(work, name), { recursive: true });
   const tls = httpLines.some((line) => line.startsWith('tls:'));
-  // spawnRegistry waits for plain HTTP; with TLS it would never see 200, so start it here.
-  const registry = tls ? await spawnTls(yaml, join(work, name), port, clientCert) : await spawnRegistry('berth', yaml, join(work, name), port);
+  const trust = tls ? { ca: ca.certPem, cert: clientCert?.certPem, key: clientCert?.keyPem } : undefined;
+  const registry = await spawnRegistry('berth', yaml, join(work, name), port, {}, trust);
   const source = { name: `berth ${name}`, text: () => registry.output() };
   diag.watch(source, t);
   defer(t, () => registry.stop());
   return { ...registry, port };
-}
-
-async function spawnTls(yaml: string, dir: string, port: number, clientCert?: CertFiles): Promise<SpawnedRegistry> {
-  const configFile = join(dir, 'config.yml');
-  await writeFile(configFile, yaml);
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/berth.js'), 'serve', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const url = `https://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await once(child, 'exit');
-    clearTimeout(timer);
-  };
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`berth exited with ${child.exitCode}:\n${output}`);
-    const answer = await httpsFetch(`${url}/v2/`, { ca: ca.certPem, cert: clientCert?.certPem, key: clientCert?.keyPem }).catch(() => undefined);
-    if (answer?.status === 200) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`berth did not answer on ${url} within 15 s:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return { url, hostPort: `127.0.0.1:${port}`, process: child, output: () => output, stop };
 }
 
 /** skopeo copy of the test image to `dest` and back, checking the manifest digest. */

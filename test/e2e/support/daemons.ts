@@ -111,9 +111,10 @@ export interface Dockerd extends Daemon {
 /**
  * dockerd (20.10) with the daemon.json the client notes describe: vfs storage, no iptables, no
  * bridge, and its own data-root, exec-root, pidfile and unix socket under dir. It starts its own
- * containerd under exec-root; that one is killed as well if dockerd has to be killed.
+ * containerd under exec-root; that one is killed as well if dockerd has to be killed. `env` is
+ * added to the daemon's environment (HTTPS_PROXY, for example).
  */
-export async function startDockerd(dir: string): Promise<Dockerd> {
+export async function startDockerd(dir: string, env: NodeJS.ProcessEnv = {}): Promise<Dockerd> {
   await mkdir(join(dir, 'config'), { recursive: true });
   const socket = join(dir, 'docker.sock');
   const execRoot = join(dir, 'exec');
@@ -137,7 +138,7 @@ export async function startDockerd(dir: string): Promise<Dockerd> {
       2,
     ),
   );
-  const child = spawnDaemon('dockerd', ['--config-file', daemonJson], logFile);
+  const child = spawnDaemon('dockerd', ['--config-file', daemonJson], logFile, env);
   const stop = async () => {
     const containerdPid = Number(await readFile(join(execRoot, 'containerd/containerd.pid'), 'utf8').catch(() => ''));
     // dockerd stops the containerd it started; only if dockerd had to be killed is that one orphaned.

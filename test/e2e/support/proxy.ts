@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, request, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 export interface ProxiedRequest {
   readonly method: string;
@@ -83,6 +84,66 @@ export async function startProxy(target: string, cut?: CutOptions): Promise<Reco
     hostPort: `127.0.0.1:${address.port}`,
     requests,
     close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export interface ConnectProxy {
+  /** For HTTPS_PROXY: `http://127.0.0.1:PORT`. */
+  readonly url: string;
+  /** The `host:port` of every tunnel opened, in order. */
+  readonly tunnels: readonly string[];
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP CONNECT proxy on 127.0.0.1 that tunnels `name:PORT` (any port) to 127.0.0.1:PORT and
+ * refuses every other target. A client given it as HTTPS_PROXY reaches a registry on 127.0.0.1
+ * under a host name that resolves nowhere, and so treats it like any remote registry (dockerd
+ * counts 127.0.0.0/8 as an insecure registry and skips certificate checks there).
+ */
+export async function startConnectProxy(name: string): Promise<ConnectProxy> {
+  const tunnels: string[] = [];
+  const open = new Set<Duplex>();
+  const server = createServer((_req, res) => res.writeHead(405).end());
+  server.on('connect', (req: IncomingMessage, client: Duplex, head: Buffer) => {
+    open.add(client);
+    client.on('close', () => open.delete(client));
+    client.on('error', () => client.destroy());
+    const target = /^([^:/]+):(\d+)$/.exec(req.url ?? '');
+    if (!target || target[1]!.toLowerCase() !== name.toLowerCase()) {
+      client.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    tunnels.push(req.url!);
+    const upstream: Socket = connect(Number(target[2]), '127.0.0.1', () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length > 0) upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    open.add(upstream);
+    const closeBoth = () => {
+      upstream.destroy();
+      client.destroy();
+    };
+    upstream.on('error', closeBoth);
+    upstream.on('close', () => {
+      open.delete(upstream);
+      closeBoth();
+    });
+    client.on('close', closeBoth);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    tunnels,
+    close: async () => {
+      for (const socket of open) socket.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
