@@ -33,7 +33,7 @@ describe('berth CLI', { timeout: 120_000 }, () => {
     assert.equal(code, 0);
     assert.match(stdout, /Usage: berth/);
     assert.match(stdout, /container image registry/);
-    assert.match(stdout, /serve \[config\]/);
+    assert.match(stdout, /serve \[options\] \[config\]/);
   });
 
   test('serve --help explains the config argument and the REGISTRY_* overrides', async () => {

@@ -20,9 +20,16 @@ program
     '\nREGISTRY_* environment variables override keys of the file, as in Distribution:\n' +
       '  REGISTRY_HTTP_ADDR=127.0.0.1:5000 REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/srv/registry berth serve config.yml',
   )
-  .action(async (config?: string) => {
-    await serve(config);
+  .option('--workers <n>', 'worker processes serving the same address and storage (http.workers; default: one per core)', parseWorkers)
+  .action(async (config: string | undefined, options: { workers?: number }) => {
+    await serve(config, { workers: options.workers });
   });
+
+function parseWorkers(value: string): number {
+  const workers = Number(value);
+  if (!/^\d+$/.test(value) || workers < 1) throw new ConfigError(`--workers: must be an integer of at least 1, not ${JSON.stringify(value)}`);
+  return workers;
+}
 
 program.addCommand(userCommand());
 program.addCommand(configCommand());

@@ -1,7 +1,19 @@
+import cluster, { type Worker } from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import type { Logger } from 'pino';
 import { AuthConfigError, createAccessController } from '../auth/create-access-controller.js';
+import { createDescriptorCache } from '../cache/create-descriptor-cache.js';
 import { ConfigError, loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import type { HttpConfig } from '../config/sections/http.js';
-import { listen, ListenError, parseListenAddress as parseAddress, type ListenOptions } from '../http/listener.js';
+import {
+  listen,
+  ListenError,
+  parseListenAddress as parseAddress,
+  removeStaleSocket,
+  type Listener,
+  type ListenOptions,
+} from '../http/listener.js';
 import { createRequestHandler, type ServerOptions } from '../http/server.js';
 import { requestOrigin } from '../http/urls.js';
 import { createLogger } from '../log.js';
@@ -48,51 +60,248 @@ export function httpOptions(http: HttpConfig): {
 
 function asConfigError<T>(step: () => T): T {
   try {
-    return step();
+    const result = step();
+    if (result instanceof Promise) {
+      return result.catch((error: unknown) => {
+        throw error instanceof ListenError ? new ConfigError(error.message) : error;
+      }) as T;
+    }
+    return result;
   } catch (error) {
     if (error instanceof ListenError) throw new ConfigError(error.message);
     throw error;
   }
 }
 
-/** `berth serve [config.yml]`: runs the registry until SIGTERM or SIGINT. */
-export async function serve(configFile: string | undefined): Promise<void> {
+export interface ServeOptions {
+  /** `--workers`: overrides `http.workers`. */
+  workers?: number;
+}
+
+/**
+ * `berth serve [config.yml]`: runs the registry until SIGTERM or SIGINT. With more than one
+ * worker (`http.workers` or `--workers`; default: one per core) this process is the primary of
+ * a node:cluster: it checks the configuration once, forks the workers, which all accept on the
+ * same address and serve the same storage, replaces a worker that dies, and on SIGTERM lets
+ * every worker drain as a single process would, then exits 0.
+ */
+export async function serve(configFile: string | undefined, options: ServeOptions = {}): Promise<void> {
+  if (cluster.isWorker) return await runWorker(configFile);
   const { config, warnings, source } = await loadConfig(configFile);
   const log = createLogger(config.log.level);
   for (const warning of warnings) log.warn({ config: source }, warning);
+  const workers = workerCount(config, options.workers, log);
+  if (workers === 1) {
+    const server = await startServer(config, log);
+    log.info({ config: source, ...server.summary }, 'berth is listening');
+    const stop = (signal: string) => {
+      log.info({ signal, draintimeout_ms: server.drainMs }, 'shutting down');
+      void server.stop().then(() => process.exit(0));
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    return;
+  }
+  httpOptions(config.http);
+  // The workers share one socket bound by this process: a stale one is removed once, here.
+  if (config.http.net === 'unix') await asConfigError(() => removeStaleSocket(config.http.addr));
+  await superviseWorkers(workers, log, source);
+}
+
+/** `--workers` / `http.workers`, or one per core; always 1 for the inmemory driver. */
+function workerCount(config: Config, flag: number | undefined, log: Logger): number {
+  const asked = flag ?? config.http.workers;
+  if (config.storage.inmemory) {
+    if (asked !== undefined && asked > 1) {
+      log.warn({ workers: asked }, 'storage.inmemory keeps its data inside one process: running 1 worker');
+    }
+    return 1;
+  }
+  return asked ?? availableParallelism();
+}
+
+/** A running server in this process. */
+interface RunningServer {
+  /** The fields of the startup log line. */
+  summary: Record<string, unknown>;
+  drainMs: number;
+  /** Drains (http.draintimeout) and releases connections; resolves when done. */
+  stop(): Promise<void>;
+}
+
+async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const driver = createDriver(config.storage);
+  const http = httpOptions(config.http);
+  const blobDescriptors = createDescriptorCache(config, log);
   const registry = new Registry(driver, {
     deleteEnabled: config.storage.delete.enabled,
     redirect: !(config.storage.redirect?.disable ?? false),
+    blobDescriptors,
   });
-  const http = httpOptions(config.http);
-  const auth = await createAccessController({ auth: config.auth, access: config.access, origin: requestOrigin }, log).catch((error: unknown) => {
-    throw error instanceof AuthConfigError ? new ConfigError(error.message) : error;
-  });
-  const handler = createRequestHandler({
-    registry,
-    log,
-    ...http.server,
-    access: auth.access,
-    extraRoutes: auth.endpoints,
-    accessLog: !config.log.accesslog.disabled,
-  });
-  const listener = await listen(handler, http.listen).catch((error: unknown) => {
-    throw error instanceof ListenError ? new ConfigError(error.message) : error;
-  });
-  log.info(
-    { config: source, storage: driver.name, url: listener.url, address: listener.address, port: listener.port, http2: Boolean(http.listen.tls) && http.listen.http2, deletes: config.storage.delete.enabled },
-    'berth is listening',
-  );
-  // As Distribution: stop accepting, give requests in flight (uploads) up to http.draintimeout,
-  // then cut the rest. The exit is 0 either way: the stop was asked for.
-  const stop = (signal: string) => {
-    log.info({ signal, draintimeout_ms: http.drainMs }, 'shutting down');
-    void listener.close(http.drainMs).then(({ drained }) => {
+  let listener: Listener;
+  try {
+    const auth = await createAccessController({ auth: config.auth, access: config.access, origin: requestOrigin }, log).catch((error: unknown) => {
+      throw error instanceof AuthConfigError ? new ConfigError(error.message) : error;
+    });
+    const handler = createRequestHandler({
+      registry,
+      log,
+      ...http.server,
+      access: auth.access,
+      extraRoutes: auth.endpoints,
+      accessLog: !config.log.accesslog.disabled,
+    });
+    listener = await listen(handler, http.listen).catch((error: unknown) => {
+      throw error instanceof ListenError ? new ConfigError(error.message) : error;
+    });
+  } catch (error) {
+    await blobDescriptors?.close();
+    throw error;
+  }
+  return {
+    summary: {
+      storage: driver.name,
+      url: listener.url,
+      address: listener.address,
+      port: listener.port,
+      http2: Boolean(http.listen.tls) && http.listen.http2,
+      deletes: config.storage.delete.enabled,
+      ...(blobDescriptors ? { blobdescriptorcache: blobDescriptors.name } : {}),
+    },
+    drainMs: http.drainMs,
+    // As Distribution: stop accepting, give requests in flight (uploads) up to http.draintimeout,
+    // then cut the rest. The exit is 0 either way: the stop was asked for.
+    stop: async () => {
+      const { drained } = await listener.close(http.drainMs);
       if (!drained) log.warn({ draintimeout_ms: http.drainMs }, 'requests still in flight were cut');
-      process.exit(0);
+      await blobDescriptors?.close();
+    },
+  };
+}
+
+/** What a worker tells the primary. */
+type WorkerMessage =
+  | { type: 'berth:listening'; summary: Record<string, unknown> }
+  | { type: 'berth:failed'; configError: boolean; message: string; stack?: string };
+
+function isWorkerMessage(message: unknown): message is WorkerMessage {
+  return typeof message === 'object' && message !== null && String((message as { type?: unknown }).type).startsWith('berth:');
+}
+
+/** A worker: the same setup as a single process; the primary logs startup and answers signals. */
+async function runWorker(configFile: string | undefined): Promise<void> {
+  const send = (message: WorkerMessage) => new Promise<void>((resolve) => process.send!(message, undefined, {}, () => resolve()));
+  let server: RunningServer;
+  let log: Logger;
+  try {
+    // The primary has logged the warnings already.
+    const { config } = await loadConfig(configFile);
+    log = createLogger(config.log.level).child({ worker: cluster.worker!.id });
+    server = await startServer(config, log);
+  } catch (error) {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    await send({ type: 'berth:failed', configError: error instanceof ConfigError, message: failure.message, stack: failure.stack });
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.debug({ signal }, 'worker is draining');
+    void server.stop().then(() => process.exit(0));
+  };
+  // SIGTERM comes from the primary; SIGINT also straight from a terminal (the whole process group).
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  await send({ type: 'berth:listening', summary: server.summary });
+}
+
+/** Delay before forking again after a replacement worker died before it was listening. */
+const crashLoopDelayMs = 1_000;
+
+/**
+ * Forks the workers and waits until all listen (or one fails: then the others are stopped and
+ * the failure is thrown, a ConfigError as one line). Afterwards keeps the count up until SIGTERM
+ * or SIGINT, which drains every worker; the process exits 0 when the last one is gone.
+ */
+async function superviseWorkers(count: number, log: Logger, source: string): Promise<void> {
+  let stopping = false;
+  let started = false;
+  const listening = new Set<Worker>();
+  let ready: (summary: Record<string, unknown>) => void;
+  let failed: (error: Error) => void;
+  const startup = new Promise<Record<string, unknown>>((resolve, reject) => {
+    ready = resolve;
+    failed = reject;
+  });
+
+  const fork = () => {
+    const worker = cluster.fork();
+    worker.on('message', (message: unknown) => {
+      if (!isWorkerMessage(message)) return;
+      if (message.type === 'berth:listening') {
+        listening.add(worker);
+        if (!started && listening.size === count) ready(message.summary);
+        // A replacement that comes up while stopping drains at once.
+        if (stopping) worker.process.kill('SIGTERM');
+      } else if (!started) {
+        const error = message.configError ? new ConfigError(message.message) : new Error(message.message);
+        if (!message.configError && message.stack) error.stack = message.stack;
+        failed(error);
+      } else {
+        log.error({ worker: worker.id, err: { message: message.message, stack: message.stack } }, 'worker could not start');
+      }
+    });
+    worker.on('exit', (code, signal) => {
+      const wasListening = listening.delete(worker);
+      if (stopping) {
+        // After a failed startup, serve() throws instead (exit status 1).
+        if (started && Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+        return;
+      }
+      if (!started) {
+        failed(new Error(`worker ${worker.id} exited (${signal ?? code}) before it was listening`));
+        return;
+      }
+      log.error({ worker: worker.id, pid: worker.process.pid, code, signal }, 'worker exited; starting another');
+      if (wasListening) fork();
+      else setTimeout(() => !stopping && fork(), crashLoopDelayMs).unref();
     });
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+
+  for (let i = 0; i < count; i++) fork();
+  let summary: Record<string, unknown>;
+  try {
+    summary = await startup;
+  } catch (error) {
+    stopping = true;
+    await stopAll();
+    throw error;
+  }
+  started = true;
+  log.info({ config: source, ...summary, workers: count }, 'berth is listening');
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, workers: count }, 'shutting down');
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** Kills every worker and waits until they are gone (startup failed). */
+async function stopAll(): Promise<void> {
+  const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined);
+  await Promise.all(
+    workers.map(
+      (worker) =>
+        new Promise<void>((resolve) => {
+          if (worker.isDead()) return resolve();
+          worker.once('exit', () => resolve());
+          worker.process.kill('SIGKILL');
+        }),
+    ),
+  );
 }

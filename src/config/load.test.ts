@@ -94,7 +94,6 @@ describe('loadConfig: sources', () => {
     assert.deepEqual(warnings.sort(), [
       'health: not implemented by this version of Berth; ignored',
       'log.fields: not implemented by this version of Berth; ignored',
-      'storage.cache: not implemented by this version of Berth; ignored',
     ]);
   });
 
@@ -193,12 +192,13 @@ describe('loadConfig: REGISTRY_* overrides', () => {
     const { config, warnings } = await loadConfig(await configFile(minimal), {
       REGISTRY_HTTP_SECRET: 'a secret',
       REGISTRY_REDIS_ADDR: 'redis.internal:6379',
+      REGISTRY_REDIS_POOLSIZE: '10',
       REGISTRY_NOTIFICATIONS_EVENTS_INCLUDEREFERENCES: 'true',
     });
     assert.deepEqual(warnings.sort(), [
       'http.secret: not implemented by this version of Berth; ignored',
       'notifications: not implemented by this version of Berth; ignored',
-      'redis: not implemented by this version of Berth; ignored',
+      'redis.poolsize: not implemented by this version of Berth; ignored',
     ]);
     assert.ok(!warnings.join('\n').includes('a secret'), 'values never appear in warnings');
     // Set aside means not acted on: the values are still read and typed.
@@ -369,8 +369,8 @@ http:
 
   test('a storage driver Berth does not implement is an error, not a warning', async () => {
     await assertConfigError(
-      'version: 0.1\nstorage:\n  s3:\n    bucket: images\n    region: eu-west-1\n',
-      /^storage\.s3: this storage driver is not implemented by this version of Berth$/,
+      'version: 0.1\nstorage:\n  gcs:\n    bucket: images\n',
+      /^storage\.gcs: this storage driver is not implemented by this version of Berth$/,
     );
   });
 });

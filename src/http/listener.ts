@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { once } from 'node:events';
 import { lstat, readFile, unlink } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -109,7 +110,10 @@ export async function listen(handler: RequestHandler, options: ListenOptions): P
     handler(req as IncomingMessage, res as ServerResponse);
   };
   const server = await createServerFor(onRequest, options, tracker);
-  const address = options.net === 'unix' ? { path: await freeSocketPath(options.addr) } : parseListenAddress(options.addr);
+  // In a cluster worker the primary binds the socket once for every worker (and has removed a
+  // stale one before forking); removing it here would pull it from under the other workers.
+  const socketPath = async (path: string) => (cluster.isWorker ? path : await removeStaleSocket(path));
+  const address = options.net === 'unix' ? { path: await socketPath(options.addr) } : parseListenAddress(options.addr);
   const listening = once(server, 'listening');
   const failed = once(server, 'error').then(([error]) => {
     throw new ListenError(`cannot listen on ${options.addr}: ${(error as Error).message}`, { cause: error });
@@ -217,7 +221,7 @@ function enforceClientAuth(server: NetServer, mode: ClientAuthMode): void {
  * A unix socket path ready to bind: a stale socket left by a previous run is removed (as
  * Distribution does); any other file there is an error.
  */
-async function freeSocketPath(path: string): Promise<string> {
+export async function removeStaleSocket(path: string): Promise<string> {
   try {
     const stat = await lstat(path);
     if (!stat.isSocket()) throw new ListenError(`http.addr: ${path} exists and is not a socket`);

@@ -3,6 +3,7 @@ import type { Digest } from '../protocol/digest.js';
 import { RegistryError } from '../protocol/errors.js';
 import { isNotFound, type StorageDriver } from '../storage/driver.js';
 import { paths } from '../storage/paths.js';
+import type { BlobDescriptorCache } from './blob-descriptor-cache.js';
 import { deleteIfPresent, readLink, writeLink } from './links.js';
 
 export interface BlobDescriptor {
@@ -14,19 +15,33 @@ export interface BlobDescriptor {
  * Content-addressed blobs, stored once for the whole registry, and the per-repository links
  * that say a repository may serve them. A blob is visible in a repository only through a
  * link, and a link is written only after the blob's content is in place and verified.
+ *
+ * With a descriptor cache, reads take the content's size from it instead of a stat; links are
+ * never cached. Writes (ingest, putBytes) always ask storage itself whether content is there:
+ * a stale cache entry there would drop an upload whose content is in fact gone.
  */
 export class BlobStore {
-  constructor(private readonly driver: StorageDriver) {}
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly descriptors?: BlobDescriptorCache,
+  ) {}
 
-  /** The blob's size, or undefined when no content is stored for the digest. */
+  /** The blob's size, or undefined when no content is stored for the digest (from the cache when it knows). */
   async stat(digest: Digest): Promise<BlobDescriptor | undefined> {
-    try {
-      const info = await this.driver.stat(paths.blobData(digest));
-      return { digest, size: info.size };
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    const cached = await this.descriptors?.get(digest);
+    if (cached !== undefined) return { digest, size: cached };
+    const stored = await this.statStorage(digest);
+    if (stored) await this.descriptors?.set(digest, stored.size);
+    return stored;
+  }
+
+  /**
+   * Forgets what the descriptor cache knows of the digest. Whatever deletes blob content from
+   * storage (garbage collection) calls this afterwards, so that no replica sharing the cache
+   * answers for content that is gone. Throws when a shared cache cannot be reached.
+   */
+  async forget(digest: Digest): Promise<void> {
+    await this.descriptors?.delete(digest);
   }
 
   /**
@@ -47,7 +62,11 @@ export class BlobStore {
     try {
       return await this.driver.reader(paths.blobData(digest), range && { offset: range.start, end: range.end });
     } catch (error) {
-      if (isNotFound(error)) throw new RegistryError('BLOB_UNKNOWN', { detail: { digest: digest.text }, cause: error });
+      if (isNotFound(error)) {
+        // The cache said the content was there (or nobody asked it): make sure it stops saying so.
+        await this.descriptors?.delete(digest).catch(() => undefined);
+        throw new RegistryError('BLOB_UNKNOWN', { detail: { digest: digest.text }, cause: error });
+      }
       throw error;
     }
   }
@@ -74,19 +93,20 @@ export class BlobStore {
    * (another upload of the same bytes won), the upload data is simply dropped: the content is
    * the same by definition of the digest.
    */
-  async ingest(uploadDataPath: string, digest: Digest): Promise<void> {
-    if (await this.stat(digest)) {
+  async ingest(uploadDataPath: string, digest: Digest, size: number): Promise<void> {
+    if (await this.statStorage(digest)) {
       await deleteIfPresent(this.driver, uploadDataPath);
-      return;
+    } else {
+      await this.driver.move(uploadDataPath, paths.blobData(digest));
     }
-    await this.driver.move(uploadDataPath, paths.blobData(digest));
+    await this.descriptors?.set(digest, size);
   }
 
   /** Stores small content held in memory (manifests) under its digest. */
   async putBytes(digest: Digest, bytes: Uint8Array): Promise<void> {
-    const existing = await this.stat(digest);
-    if (existing?.size === bytes.length) return;
-    await this.driver.putContent(paths.blobData(digest), bytes);
+    const existing = await this.statStorage(digest);
+    if (existing?.size !== bytes.length) await this.driver.putContent(paths.blobData(digest), bytes);
+    await this.descriptors?.set(digest, bytes.length);
   }
 
   async getBytes(digest: Digest): Promise<Buffer> {
@@ -94,6 +114,16 @@ export class BlobStore {
       return await this.driver.getContent(paths.blobData(digest));
     } catch (error) {
       if (isNotFound(error)) throw new RegistryError('BLOB_UNKNOWN', { detail: { digest: digest.text }, cause: error });
+      throw error;
+    }
+  }
+
+  private async statStorage(digest: Digest): Promise<BlobDescriptor | undefined> {
+    try {
+      const info = await this.driver.stat(paths.blobData(digest));
+      return { digest, size: info.size };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
       throw error;
     }
   }

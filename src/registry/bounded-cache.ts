@@ -1,6 +1,7 @@
 /**
  * A least-recently-used map bounded by a total weight (bytes, or 1 per entry). Only for values
- * that never change under their key (content addressed by digest), so it needs no invalidation.
+ * that never change under their key (content addressed by digest): `delete` is only for content
+ * that goes away, never to replace a stale value.
  */
 export class BoundedCache<V> {
   private readonly entries = new Map<string, { value: V; weight: number }>();

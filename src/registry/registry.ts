@@ -1,4 +1,5 @@
 import type { StorageDriver } from '../storage/driver.js';
+import type { BlobDescriptorCache } from './blob-descriptor-cache.js';
 import { BlobStore } from './blob-store.js';
 import { Catalog } from './catalog.js';
 import { ManifestStore } from './manifest-store.js';
@@ -15,6 +16,8 @@ export interface RegistryOptions {
    * when the driver can make a URL. HEAD and manifests are always served here.
    */
   redirect?: boolean;
+  /** `storage.cache.blobdescriptor`: blob sizes by digest, to spare stats on HEAD and GET. */
+  blobDescriptors?: BlobDescriptorCache;
 }
 
 /** What a registry is, independent of HTTP: one object per storage driver. */
@@ -30,7 +33,7 @@ export class Registry {
     readonly driver: StorageDriver,
     readonly options: RegistryOptions,
   ) {
-    this.blobs = new BlobStore(driver);
+    this.blobs = new BlobStore(driver, options.blobDescriptors);
     this.uploads = new UploadSessions(driver, this.blobs);
     this.tags = new TagStore(driver);
     this.manifests = new ManifestStore(driver, this.blobs, this.tags);

@@ -6,6 +6,7 @@ import { RegistryError } from '../protocol/errors.js';
 import { isNotFound, type StorageDriver } from '../storage/driver.js';
 import { paths } from '../storage/paths.js';
 import type { BlobDescriptor, BlobStore } from './blob-store.js';
+import { BoundedCache } from './bounded-cache.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { deleteIfPresent } from './links.js';
 
@@ -35,13 +36,31 @@ interface HashState {
 }
 
 /**
+ * Running digests kept at once. An upload whose chunks move to another replica leaves its entry
+ * here for good, so the oldest are dropped; a dropped digest is recomputed from storage.
+ */
+const hashStatesKept = 4096;
+
+/**
  * Blob upload sessions. The session and its bytes live in storage (`_uploads/<id>`), so a
  * session survives a restart and can go on in another process. The running digest is kept in
  * memory as a fast path; when it is missing or stale (another process appended, or a chunk was
  * interrupted half way) the digest is computed again from the stored bytes.
+ *
+ * Across processes nothing is locked (within one process a session's requests run one at a
+ * time). The spec has a client send one chunk after the other, each after the answer to the
+ * previous one, so a session is only ever written by one request at a time, wherever each lands.
+ * What holds even for a client that breaks this: the in-memory digest is used only when the
+ * stored size is exactly what this process hashed (checked after each chunk), so a chunk that
+ * another process appended meanwhile forces a recomputation from the stored bytes; and content
+ * only becomes a blob when the digest of the stored bytes matches. Chunks sent at the same time
+ * can interleave in the stored bytes; the closing PUT then fails with DIGEST_INVALID. A chunk
+ * still being written on one replica while the closing PUT completes the session on another is
+ * not detected on every driver: that client gets its own upload wrong, which the digest check
+ * of every pulling client reports.
  */
 export class UploadSessions {
-  private readonly hashes = new Map<string, HashState>();
+  private readonly hashes = new BoundedCache<HashState>(hashStatesKept);
   private readonly mutex = new KeyedMutex();
 
   constructor(
@@ -90,7 +109,7 @@ export class UploadSessions {
           detail: { expected: expected.text, actual: actual.text },
         });
       }
-      await this.blobs.ingest(paths.uploadData(name, id), expected);
+      await this.blobs.ingest(paths.uploadData(name, id), expected, size);
       await this.blobs.link(name, expected);
       await this.discard(name, id);
       return { digest: expected, size };
@@ -117,9 +136,11 @@ export class UploadSessions {
     }
     const state = await this.hashState(name, id, before);
     const writer = await this.driver.writer(paths.uploadData(name, id), { append: true });
+    let hashed = 0;
     const hashing = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         state.hash.update(chunk);
+        hashed += chunk.length;
         callback(null, chunk);
       },
     });
@@ -130,8 +151,12 @@ export class UploadSessions {
       this.hashes.delete(key(name, id));
       throw error;
     }
-    state.offset = writer.size;
-    return state.offset;
+    const after = await this.size(name, id);
+    // Anything but our bytes right after `before` (another process appended at the same time)
+    // means the running digest is not the digest of the stored bytes: recompute it next time.
+    if (after === before + hashed) state.offset = after;
+    else this.hashes.delete(key(name, id));
+    return after;
   }
 
   /** The running digest for the first `size` bytes, recomputed from storage when needed. */

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { listen, type Listener, type ListenOptions } from '../../src/http/listener.js';
 import { createRequestHandler, type ServerOptions } from '../../src/http/server.js';
+import type { BlobDescriptorCache } from '../../src/registry/blob-descriptor-cache.js';
 import { Registry } from '../../src/registry/registry.js';
 import type { StorageDriver } from '../../src/storage/driver.js';
 import { FilesystemDriver } from '../../src/storage/filesystem-driver.js';
@@ -43,13 +44,19 @@ export async function startTestRegistry(
     redirect?: boolean;
     driver?: StorageDriver;
     root?: string;
+    /** `storage.cache.blobdescriptor`; closed by close(). */
+    blobDescriptors?: BlobDescriptorCache;
     /** How to listen (default: plain HTTP on 127.0.0.1, a free port). */
     listen?: Partial<ListenOptions>;
   } = {},
 ): Promise<TestRegistry> {
   const root = options.root ?? (await mkdtemp(join(tmpdir(), 'berth-test-')));
   const driver = options.driver ?? new FilesystemDriver(root);
-  const registry = new Registry(driver, { deleteEnabled: options.deleteEnabled ?? true, redirect: options.redirect ?? false });
+  const registry = new Registry(driver, {
+    deleteEnabled: options.deleteEnabled ?? true,
+    redirect: options.redirect ?? false,
+    blobDescriptors: options.blobDescriptors,
+  });
   const handler = createRequestHandler({
     registry,
     log: pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' }),
@@ -73,6 +80,7 @@ export async function startTestRegistry(
     listener,
     close: async () => {
       await listener.close(0);
+      await options.blobDescriptors?.close();
       if (options.root === undefined) await rm(root, { recursive: true, force: true });
     },
   };
@@ -100,14 +108,16 @@ export async function spawnRegistry(
   port: number,
   env: NodeJS.ProcessEnv = {},
   tls?: TlsClientOptions,
+  args: readonly string[] = [],
 ): Promise<SpawnedRegistry> {
   const configFile = join(workDir, `${command}-${port}.yml`);
   await writeFile(configFile, configYaml);
-  const [file, args] =
+  const [file, commandArgs] =
     command === 'berth'
-      ? [process.execPath, [join(repoRoot, 'bin/berth.js'), 'serve', configFile]]
-      : ['docker-registry', ['serve', configFile]];
-  const child = spawn(file, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      ? [process.execPath, [join(repoRoot, 'bin/berth.js'), 'serve', ...args, configFile]]
+      : ['docker-registry', ['serve', ...args, configFile]];
+  const defaults: NodeJS.ProcessEnv = command === 'berth' ? { REGISTRY_HTTP_WORKERS: '1' } : {};
+  const child = spawn(file, commandArgs, { env: { ...process.env, ...defaults, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

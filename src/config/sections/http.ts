@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { clientAuthModes, tlsVersionNames } from '../../http/listener.js';
-import { duration, flag, headerMap, section, stringList, text } from '../values.js';
+import { duration, flag, headerMap, int, section, stringList, text } from '../values.js';
 
 const letsencrypt = section({
   cachefile: text,
@@ -57,6 +57,12 @@ export const httpSchema = section({
   http2: section({ disabled: flag.default(false) }).prefault({}),
   /** HTTP/2 without TLS (prior knowledge), for a registry behind a load balancer that speaks it. */
   h2c: section({ enabled: flag.default(false) }).prefault({}),
+  /**
+   * Berth: worker processes serving the same address and storage (`serve --workers` overrides
+   * it). Unset: one per core, as the machine running `serve` counts them, which is why the
+   * default is not written here. The inmemory driver always runs one.
+   */
+  workers: int.min(1, { error: 'must be at least 1' }).optional(),
 }).prefault({});
 
 export type HttpConfig = z.output<typeof httpSchema>;
