@@ -227,6 +227,7 @@ function report(arg) {
     if (meta.quick) w('**QUICK smoke run: small sizes and short durations, the figures mean nothing.**\n');
     w(`- date ${meta.date}; ${meta.cpus} cores (${meta.cpu_model}); load average at start ${meta.loadavg_start}, at end ${meta.loadavg_end ?? '?'}`);
     w(`- Berth ${meta.berth_commit} on Node ${meta.node}; reference: ${meta.reference_version}; regbench ${meta.regbench_sha256?.slice(0, 12)}`);
+    w(`- storage: ${meta.storage ?? 'filesystem (a fresh directory under /tmp for each run)'}`);
     w(`- ${passes} pass(es); per pass and scenario, a fresh registry of each kind in turn (alternating which goes first), data wiped, \`sync; sleep 1\`, one regbench run with the same flags (plus \`${meta.common_flags}\`)`);
     if (meta.dist_stale) w('- **warning: dist/ was older than src/ when the run started; the figures may not be those of the current source**');
     w();

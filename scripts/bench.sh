@@ -11,6 +11,10 @@
 # Environment:
 #   PASSES=2          passes (each runs every scenario on both registries)
 #   QUICK=1           smoke run: small sizes, short durations (checks the script, not the figures)
+#   STORAGE=s3        both registries on one S3 bucket of a local Ceph RADOS Gateway (started
+#                     with scripts/services/ceph-up.sh, each run under its own prefix, cleaned
+#                     after the run) instead of filesystem storage; blobs are 64MiB there
+#   WORKERS=N         Berth's worker processes (http.workers; default: its own, the number of cores)
 #   OUT=DIR           where runs.jsonl, meta.json, report.md, raw/ and logs/ go
 #                     (default /tmp/berth-bench-DATE)
 #   ONLY="id ..."     run only these scenario ids (push-mono push-chunked push-post pull-blob
@@ -30,6 +34,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REPORT="$ROOT/scripts/bench-report.mjs"
 PASSES=${PASSES:-2}
 QUICK=${QUICK:-0}
+STORAGE=${STORAGE:-filesystem}
+WORKERS=${WORKERS:-}
 ONLY=${ONLY:-}
 BENCH_PORT=${BENCH_PORT:-15401}
 REGBENCH=${REGBENCH:-$ROOT/../shared/bench/regbench}
@@ -41,6 +47,8 @@ die() { echo "bench: $*" >&2; exit 2; }
 
 [[ $PASSES =~ ^[1-9][0-9]*$ ]] || die "PASSES must be a positive integer, not '$PASSES'"
 [[ $QUICK == 0 || $QUICK == 1 ]] || die "QUICK must be 0 or 1, not '$QUICK'"
+[[ $STORAGE == filesystem || $STORAGE == s3 ]] || die "STORAGE must be filesystem or s3, not '$STORAGE'"
+[[ -z $WORKERS || $WORKERS =~ ^[1-9][0-9]*$ ]] || die "WORKERS must be a positive integer"
 [[ -x $REGBENCH ]] || REGBENCH=$(command -v regbench || true)
 [[ -n $REGBENCH && -x $REGBENCH ]] || die "regbench not found (set REGBENCH=/path/to/regbench)"
 [[ -x $REFERENCE ]] || die "reference registry $REFERENCE not found (set REFERENCE=...)"
@@ -64,6 +72,8 @@ if [[ $QUICK == 1 ]]; then
 else
   BLOB=256MiB CHUNK=8MiB BLOBS=3 IMAGES=200 LAYER=256KiB DURATION=10s
   RUN_TIMEOUT=${RUN_TIMEOUT:-900} REQUEST_TIMEOUT=5m
+  # Ceph's in-memory store holds a few GiB: smaller blobs keep a run well inside it.
+  if [[ $STORAGE == s3 ]]; then BLOB=64MiB; fi
 fi
 [[ $RUN_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "RUN_TIMEOUT must be a number of seconds"
 COMMON_FLAGS="--timeout $REQUEST_TIMEOUT --json"
@@ -117,6 +127,7 @@ cleanup() {
     BENCH_PID=''
   fi
   stop_registry
+  if [[ $STORAGE == s3 && -d $WORK/ceph ]]; then bash "$ROOT/scripts/services/ceph-down.sh" "$WORK/ceph" >/dev/null 2>&1 || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -134,9 +145,22 @@ pick_port() {
   die "no free port in $BENCH_PORT..$p on $HOST"
 }
 
-# start_registry KIND LOGFILE: a fresh registry on $HOST:$PORT over an empty data directory.
+# The storage section of both registries' config: a fresh place for each run.
+storage_config() {
+  local tag=$1
+  if [[ $STORAGE == s3 ]]; then
+    printf '  s3:\n'
+    printf '    %s: %s\n' regionendpoint "$BERTH_TEST_S3_ENDPOINT" bucket "$BERTH_TEST_S3_BUCKET" \
+      accesskey "$BERTH_TEST_S3_ACCESS_KEY" secretkey "$BERTH_TEST_S3_SECRET_KEY" \
+      region "${BERTH_TEST_S3_REGION:-us-east-1}" forcepathstyle true secure false rootdirectory "/bench/$tag"
+  else
+    printf '  filesystem:\n    rootdirectory: %s\n' "$WORK/data"
+  fi
+}
+
+# start_registry KIND LOGFILE TAG: a fresh registry on $HOST:$PORT over empty storage.
 start_registry() {
-  local kind=$1 log=$2
+  local kind=$1 log=$2 tag=$3
   rm -rf "$WORK/data"
   mkdir -p "$WORK/data"
   pick_port
@@ -147,8 +171,7 @@ log:
   accesslog:
     disabled: true
 storage:
-  filesystem:
-    rootdirectory: $WORK/data
+$(storage_config "$tag")
   delete:
     enabled: true
 http:
@@ -156,8 +179,9 @@ http:
 EOF
   local cmd
   case $kind in
-    berth) cmd=(node "$ROOT/bin/berth.js" serve "$WORK/config.yml") ;;
-    reference) cmd=("$REFERENCE" serve "$WORK/config.yml") ;;
+    berth) cmd=(node "$ROOT/bin/berth.js" serve ${WORKERS:+--workers "$WORKERS"} "$WORK/config.yml") ;;
+    # The reference's S3 driver panics when AWS_CA_BUNDLE is set (shared/objstore/README.md).
+    reference) cmd=(env -u AWS_CA_BUNDLE "$REFERENCE" serve "$WORK/config.yml") ;;
   esac
   "${ENV_CLEAN[@]}" "${cmd[@]}" >"$log" 2>&1 &
   REG_PID=$!
@@ -188,7 +212,7 @@ run_one() {
   local stdout="$OUT/raw/$tag.json" stderr="$OUT/logs/$tag.regbench.log" reglog="$OUT/logs/$tag.registry.log"
   local meta=("pass=$pass" "kind=$kind" "id=$id" "scenario=$scenario" "flags=$spec")
   echo "== pass $pass/$PASSES  $kind  $spec" >&2
-  if ! start_registry "$kind" "$reglog"; then
+  if ! start_registry "$kind" "$reglog" "$tag"; then
     node "$REPORT" record "$RUNS" "${meta[@]}" status=failed "reason=$START_ERROR" "reglog=$reglog"
     return 0
   fi
@@ -208,14 +232,22 @@ run_one() {
   t1=$(date +%s.%N)
   local alive=true hwm='' rss='' cpu=''
   if [[ -r /proc/$REG_PID/status ]] && kill -0 "$REG_PID" 2>/dev/null; then
-    hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$REG_PID/status")
-    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$REG_PID/status")
+    # The registry with its worker processes: memory as the sum of each process's peak (an upper
+    # bound of the peak of all together), CPU time of all of them.
+    local pids=("$REG_PID")
+    mapfile -t -O 1 pids < <(pgrep -P "$REG_PID" || true)
+    local status_files=("${pids[@]/#//proc/}") stat_files
+    status_files=("${status_files[@]/%//status}")
+    stat_files=("${status_files[@]/%status/stat}")
+    hwm=$(awk '/^VmHWM:/ {s += $2} END {print s}' "${status_files[@]}" 2>/dev/null)
+    rss=$(awk '/^VmRSS:/ {s += $2} END {print s}' "${status_files[@]}" 2>/dev/null)
     # utime and stime are fields 14 and 15 of /proc/PID/stat; the command name (field 2) has no spaces here
-    cpu=$(awk -v hz="$CLK_TCK" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$REG_PID/stat")
+    cpu=$(awk -v hz="$CLK_TCK" '{s += $14 + $15} END {printf "%.2f", s / hz}' "${stat_files[@]}" 2>/dev/null)
   else
     alive=false
   fi
   stop_registry
+  if [[ $STORAGE == s3 ]]; then node "$ROOT/scripts/bench-s3-clean.mjs" "bench/$tag" >>"$reglog" 2>&1 || true; fi
   local timed_out=false
   [[ $rc == 124 || $rc == 137 ]] && timed_out=true
   node "$REPORT" record "$RUNS" "${meta[@]}" "exit=$rc" "timed_out=$timed_out" "registry_alive=$alive" \
@@ -234,7 +266,15 @@ node "$REPORT" meta "$OUT/meta.json" "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" "quic
   "regbench_sha256=$(sha256sum "$REGBENCH" | cut -d' ' -f1)" "common_flags=$COMMON_FLAGS" \
   "run_timeout_s=$RUN_TIMEOUT" "tmp_fs=$(df -T /tmp | awk 'NR == 2 {print $2 " on " $1}')"
 
-echo "bench: results in $OUT (QUICK=$QUICK PASSES=$PASSES, each run at most ${RUN_TIMEOUT}s)" >&2
+if [[ $STORAGE == s3 ]]; then
+  echo "bench: starting a local Ceph RADOS Gateway" >&2
+  mkdir -p "$WORK/ceph"
+  bash "$ROOT/scripts/services/ceph-up.sh" "$WORK/ceph" >"$OUT/logs/ceph-up.log" 2>&1 || die "ceph did not start (see $OUT/logs/ceph-up.log)"
+  # shellcheck disable=SC1091
+  source "$WORK/ceph/env"
+  node "$REPORT" meta "$OUT/meta.json" "storage=s3 (local Ceph RADOS Gateway on memstore; one bucket, a prefix per run)"
+fi
+echo "bench: results in $OUT (STORAGE=$STORAGE QUICK=$QUICK PASSES=$PASSES, each run at most ${RUN_TIMEOUT}s)" >&2
 for pass in $(seq 1 "$PASSES"); do
   if ((pass % 2)); then order=(reference berth); else order=(berth reference); fi
   for entry in "${SCENARIOS[@]}"; do
