@@ -27,6 +27,13 @@ export const paths = {
 
   blobDirectory: (digest: Digest) => `${root}/blobs/${digest.algorithm}/${digest.hex.slice(0, 2)}/${digest.hex}`,
   blobData: (digest: Digest) => `${paths.blobDirectory(digest)}/data`,
+  /**
+   * Berth only (Distribution ignores it): written by online garbage collection before it deletes
+   * the blob. While it exists the blob counts as missing for new references (a manifest push
+   * fails cleanly); an upload of the same content removes it, and the collector deletes the
+   * blob only if the marker is still there.
+   */
+  blobDeletingMarker: (digest: Digest) => `${paths.blobDirectory(digest)}/deleting`,
 
   repository: (name: string) => `${root}/repositories/${name}`,
   layerLink: (name: string, digest: Digest) =>
