@@ -26,5 +26,5 @@ export default tseslint.config(
   { files: ['src/auth/**/*.ts'], rules: { 'no-restricted-imports': restrict(['../http/*', '../cli/*']) } },
   { files: ['src/http/**/*.ts'], rules: { 'no-restricted-imports': restrict(['../cli/*', '../../cli/*']) } },
   { files: ['src/client/**/*.ts'], rules: { 'no-restricted-imports': restrict(['../registry/*', '../http/*', '../storage/*', '../cli/*']) } },
-  { files: ['bin/**/*.js', 'eslint.config.js'], languageOptions: { globals: { process: 'readonly' } } },
+  { files: ['bin/**/*.js', 'scripts/**/*.mjs', 'eslint.config.js'], languageOptions: { globals: { process: 'readonly' } } },
 );

@@ -44,6 +44,8 @@ interface Rule {
  * - Admins may do everything.
  * - `registry:catalog` is open to every logged-in user; the catalog handler lists only the
  *   repositories the caller may pull. Anonymous requests may not list it.
+ * - `registry:admin` (Berth's administration endpoints, e.g. deleting a repository) is granted to
+ *   admins only: no rule can grant it, not even `*` on `**`.
  * - For a repository, only the most specific rule whose pattern matches decides (more literal
  *   characters, then fewer `**`, then fewer `*`, then the earlier rule in the file). Its actions are the
  *   union of `anonymous` (which applies to everyone), `authenticated` (any logged-in user), the

@@ -18,6 +18,12 @@ export function repositoryScope(name: string, ...actions: Action[]): Scope {
 
 export const catalogScope: Scope = { type: 'registry', name: 'catalog', actions: ['*'] };
 
+/**
+ * Berth's administration endpoints (`/berth/v1/...`, such as deleting a whole repository). The
+ * access policy grants it to admins only; a token must carry `registry:admin:*`.
+ */
+export const adminScope: Scope = { type: 'registry', name: 'admin', actions: ['*'] };
+
 /** `repository:team/app:pull,push` */
 export function formatScope(scope: Scope): string {
   return `${scope.type}:${scope.name}:${scope.actions.join(',')}`;

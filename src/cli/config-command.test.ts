@@ -82,7 +82,11 @@ auth:
     const { code, stdout, stderr } = await berth(['config', 'check']);
     assert.equal(code, 0, stderr);
     assert.equal(stderr, '');
-    assert.deepEqual(parseYaml(stdout).storage, { filesystem: { rootdirectory: './data' }, delete: { enabled: true } });
+    const { maintenance, ...storage } = parseYaml(stdout).storage;
+    assert.deepEqual(storage, { filesystem: { rootdirectory: './data' }, delete: { enabled: true } });
+    // Distribution's maintenance defaults, written as durations.
+    assert.deepEqual(maintenance.uploadpurging, { enabled: true, age: '168h', interval: '24h', dryrun: false });
+    assert.deepEqual(maintenance.readonly, { enabled: false });
   });
 
   test('check of a bad file: one line naming the key, exit 1', async () => {

@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { configCommand } from './config-command.js';
+import { garbageCollectCommand } from './garbage-collect.js';
+import { duCommand } from './du.js';
+import { repoCommand } from './repo.js';
 import { serve } from './serve.js';
 import { isUserFacingError, userCommand } from './user.js';
 
@@ -33,6 +36,9 @@ function parseWorkers(value: string): number {
 
 program.addCommand(userCommand());
 program.addCommand(configCommand());
+program.addCommand(garbageCollectCommand());
+program.addCommand(repoCommand());
+program.addCommand(duCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError) {

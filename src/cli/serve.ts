@@ -16,8 +16,11 @@ import {
 } from '../http/listener.js';
 import { createRequestHandler, type ServerOptions } from '../http/server.js';
 import { requestOrigin } from '../http/urls.js';
+import { startGcScheduler } from '../gc/scheduler.js';
 import { createLogger } from '../log.js';
 import { Registry } from '../registry/registry.js';
+import { UploadPurger } from '../registry/upload-purger.js';
+import type { StorageDriver } from '../storage/driver.js';
 import { createDriver } from '../storage/create-driver.js';
 
 /** Splits Distribution's `http.addr` (`host:port`, `:port`, `[::1]:port`) for net.listen. */
@@ -94,9 +97,10 @@ export async function serve(configFile: string | undefined, options: ServeOption
   if (workers === 1) {
     const server = await startServer(config, log);
     log.info({ config: source, ...server.summary }, 'berth is listening');
+    const purger = startUploadPurger(config, server.driver, log);
     const stop = (signal: string) => {
       log.info({ signal, draintimeout_ms: server.drainMs }, 'shutting down');
-      void server.stop().then(() => process.exit(0));
+      void Promise.all([server.stop(), purger?.stop()]).then(() => process.exit(0));
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
@@ -106,6 +110,24 @@ export async function serve(configFile: string | undefined, options: ServeOption
   // The workers share one socket bound by this process: a stale one is removed once, here.
   if (config.http.net === 'unix') await asConfigError(() => removeStaleSocket(config.http.addr));
   await superviseWorkers(workers, log, source);
+  // The primary purges for all workers: one walk of the storage, not one per worker.
+  startUploadPurger(config, createDriver(config.storage), log);
+}
+
+/**
+ * `storage.maintenance.uploadpurging`, in exactly one process of a `berth serve`. Off when the
+ * registry is read-only (as in Distribution: a purge deletes). Undefined when not running.
+ */
+function startUploadPurger(config: Config, driver: StorageDriver, log: Logger): UploadPurger | undefined {
+  const { uploadpurging, readonly } = config.storage.maintenance;
+  if (!uploadpurging.enabled) return undefined;
+  if (readonly.enabled) {
+    log.info('upload purging is off while the registry is read-only (storage.maintenance.readonly.enabled)');
+    return undefined;
+  }
+  const purger = new UploadPurger(driver, { age: uploadpurging.age, interval: uploadpurging.interval, dryRun: uploadpurging.dryrun }, log);
+  purger.start();
+  return purger;
 }
 
 /** `--workers` / `http.workers`, or one per core; always 1 for the inmemory driver. */
@@ -125,6 +147,8 @@ interface RunningServer {
   /** The fields of the startup log line. */
   summary: Record<string, unknown>;
   drainMs: number;
+  /** The storage it serves. */
+  driver: StorageDriver;
   /** Drains (http.draintimeout) and releases connections; resolves when done. */
   stop(): Promise<void>;
 }
@@ -137,6 +161,7 @@ async function startServer(config: Config, log: Logger): Promise<RunningServer> 
     deleteEnabled: config.storage.delete.enabled,
     redirect: !(config.storage.redirect?.disable ?? false),
     blobDescriptors,
+    readOnly: config.storage.maintenance.readonly.enabled,
   });
   let listener: Listener;
   try {
@@ -158,6 +183,17 @@ async function startServer(config: Config, log: Logger): Promise<RunningServer> 
     await blobDescriptors?.close();
     throw error;
   }
+  // Every process schedules; the lease in storage lets one collect at a time (read-only: none).
+  const gcConfig = config.storage.maintenance.gc;
+  const gc =
+    gcConfig.enabled && !config.storage.maintenance.readonly.enabled
+      ? startGcScheduler(
+          driver,
+          { intervalMs: gcConfig.interval, graceMs: gcConfig.grace, dryRun: gcConfig.dryrun, deleteUntagged: gcConfig.deleteuntagged },
+          log,
+          (digest) => registry.blobs.forget(digest),
+        )
+      : undefined;
   return {
     summary: {
       storage: driver.name,
@@ -166,14 +202,17 @@ async function startServer(config: Config, log: Logger): Promise<RunningServer> 
       port: listener.port,
       http2: Boolean(http.listen.tls) && http.listen.http2,
       deletes: config.storage.delete.enabled,
+      ...(config.storage.maintenance.readonly.enabled ? { readonly: true } : {}),
       ...(blobDescriptors ? { blobdescriptorcache: blobDescriptors.name } : {}),
     },
     drainMs: http.drainMs,
+    driver,
     // As Distribution: stop accepting, give requests in flight (uploads) up to http.draintimeout,
     // then cut the rest. The exit is 0 either way: the stop was asked for.
     stop: async () => {
       const { drained } = await listener.close(http.drainMs);
       if (!drained) log.warn({ draintimeout_ms: http.drainMs }, 'requests still in flight were cut');
+      await gc?.stop();
       await blobDescriptors?.close();
     },
   };

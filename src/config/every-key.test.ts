@@ -57,7 +57,6 @@ describe('the whole configuration format', () => {
         'redis.unstableresp3',
         'reporting',
         'storage.filesystem.maxthreads',
-        'storage.maintenance',
         'storage.tag',
         'tags',
         'validation',

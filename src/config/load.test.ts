@@ -363,7 +363,6 @@ http:
       'http.debug: not implemented by this version of Berth; ignored',
       'http.tls.letsencrypt: not implemented by this version of Berth; ignored',
       'storage.filesystem.maxthreads: not implemented by this version of Berth; ignored',
-      'storage.maintenance: not implemented by this version of Berth; ignored',
     ]);
   });
 

@@ -7,6 +7,7 @@ import type { Registry } from '../registry/registry.js';
 import type { RequestContext } from './context.js';
 import { replyError } from './respond.js';
 import { matchRoute } from './router.js';
+import { adminRoutes } from './admin-routes.js';
 import { routes } from './routes.js';
 import type { RequestHandler } from './listener.js';
 import { normalizePrefix, urlBuilder, type UrlOptions } from './urls.js';
@@ -28,6 +29,13 @@ export interface ServerOptions extends UrlOptions {
   /** Log one line per request (`log.accesslog.disabled` turns it off). */
   accessLog: boolean;
 }
+
+/** The API and Berth's administration endpoints: their patterns cannot overlap (`/v2/` and `/berth/`). */
+export const allRoutes = [...routes, ...adminRoutes];
+
+/** Methods that only read; with `storage.maintenance.readonly.enabled` every other one is refused. */
+const readMethods: ReadonlySet<string> = new Set(['GET', 'HEAD']);
+
 
 /** An endpoint outside the route table (see ServerOptions.extraRoutes). */
 export interface ExtraRoute {
@@ -83,7 +91,14 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
         return;
       }
       const { path, url } = parseTarget(req.url, prefix);
-      const match = matchRoute(routes, req.method ?? 'GET', path);
+      const method = req.method ?? 'GET';
+      const match = matchRoute(allRoutes, method, path);
+      // One check for every write route, before authentication: no credentials can make it pass.
+      if (options.registry.options.readOnly && !readMethods.has(method)) {
+        throw new RegistryError('UNSUPPORTED', {
+          message: `the registry is read-only (storage.maintenance.readonly.enabled): ${method} is refused`,
+        });
+      }
       const grant = await access.authorize(req, match.endpoint.access(match.params));
       const ctx: RequestContext = {
         req,

@@ -4,12 +4,27 @@ import { RegistryError } from '../protocol/errors.js';
 import { isNotFound, type StorageDriver } from '../storage/driver.js';
 import { paths } from '../storage/paths.js';
 import type { BlobDescriptorCache } from './blob-descriptor-cache.js';
-import { deleteIfPresent, readLink, writeLink } from './links.js';
+import { deleteIfPresent, exists, readLink, writeLink } from './links.js';
 
 export interface BlobDescriptor {
   readonly digest: Digest;
   readonly size: number;
 }
+
+/**
+ * How strictly `statInRepository` asks. Online garbage collection marks a blob
+ * (`paths.blobDeletingMarker`) before it deletes it, and deletes it only if the marker is still
+ * there: a marked blob may vanish at any moment, so nothing new may come to rely on it.
+ */
+export interface StatOptions {
+  /** A blob marked for deletion counts as missing. */
+  readonly unmarked?: boolean;
+  /** The content's presence and size are asked of storage itself, never of the descriptor cache. */
+  readonly uncached?: boolean;
+}
+
+/** For a new reference (a manifest push, a mount): unmarked, and the content really there. */
+export const forNewReference: StatOptions = { unmarked: true, uncached: true };
 
 /**
  * Content-addressed blobs, stored once for the whole registry, and the per-repository links
@@ -46,15 +61,37 @@ export class BlobStore {
 
   /**
    * The blob as the repository sees it. Manifests are blobs too, so a manifest revision of the
-   * repository counts as a link (as in Distribution). BLOB_UNKNOWN when not linked or not stored.
+   * repository counts as a link (as in Distribution). BLOB_UNKNOWN when not linked or not stored,
+   * and with `unmarked` also when garbage collection has marked it for deletion.
    */
-  async statInRepository(name: string, digest: Digest): Promise<BlobDescriptor> {
+  async statInRepository(name: string, digest: Digest, options: StatOptions = {}): Promise<BlobDescriptor> {
     const linked =
       (await this.linkMatches(paths.layerLink(name, digest), digest)) ||
       (await this.linkMatches(paths.revisionLink(name, digest), digest));
-    const blob = linked ? await this.stat(digest) : undefined;
+    let blob: BlobDescriptor | undefined;
+    if (linked) {
+      const [stored, marked] = await Promise.all([
+        options.uncached ? this.statStorage(digest) : this.stat(digest),
+        options.unmarked ? this.isMarkedForDeletion(digest) : false,
+      ]);
+      blob = marked ? undefined : stored;
+    }
     if (!blob) throw new RegistryError('BLOB_UNKNOWN', { detail: { digest: digest.text } });
     return blob;
+  }
+
+  /** True while online garbage collection has marked the blob for deletion. */
+  async isMarkedForDeletion(digest: Digest): Promise<boolean> {
+    return await exists(this.driver, paths.blobDeletingMarker(digest));
+  }
+
+  /**
+   * Removes garbage collection's marker, if any: the blob is wanted again, so the collector,
+   * which deletes only a blob still marked, keeps it. Callers check the content afterwards,
+   * since the collector may have deleted it before the marker went.
+   */
+  private async unmark(digest: Digest): Promise<void> {
+    if (await this.isMarkedForDeletion(digest)) await deleteIfPresent(this.driver, paths.blobDeletingMarker(digest));
   }
 
   /** A stream of the blob's bytes `start`..`end` (inclusive). */
@@ -91,9 +128,11 @@ export class BlobStore {
   /**
    * Moves verified upload data into the content store. When the content is already stored
    * (another upload of the same bytes won), the upload data is simply dropped: the content is
-   * the same by definition of the digest.
+   * the same by definition of the digest. Content marked for deletion is unmarked first and only
+   * then looked for, so content the collector already deleted is replaced by the upload's.
    */
   async ingest(uploadDataPath: string, digest: Digest, size: number): Promise<void> {
+    await this.unmark(digest);
     if (await this.statStorage(digest)) {
       await deleteIfPresent(this.driver, uploadDataPath);
     } else {
@@ -102,8 +141,12 @@ export class BlobStore {
     await this.descriptors?.set(digest, size);
   }
 
-  /** Stores small content held in memory (manifests) under its digest. */
+  /**
+   * Stores small content held in memory (manifests) under its digest, unmarking it first as
+   * `ingest` does. Safe to call again to make sure the content is still there.
+   */
   async putBytes(digest: Digest, bytes: Uint8Array): Promise<void> {
+    await this.unmark(digest);
     const existing = await this.statStorage(digest);
     if (existing?.size !== bytes.length) await this.driver.putContent(paths.blobData(digest), bytes);
     await this.descriptors?.set(digest, bytes.length);

@@ -3,7 +3,7 @@ import { RegistryError } from '../protocol/errors.js';
 import { isValidTag } from '../protocol/names.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { paths } from '../storage/paths.js';
-import type { BlobStore } from './blob-store.js';
+import { forNewReference, type BlobStore } from './blob-store.js';
 import { BoundedCache } from './bounded-cache.js';
 import { deleteIfPresent, listOrEmpty, readLink, writeLink } from './links.js';
 import { parseManifest, storedMediaType, type ParsedManifest } from './manifest-parser.js';
@@ -63,7 +63,22 @@ export class ManifestStore {
     }
     await this.checkReferences(name, manifest);
     await this.blobs.putBytes(digest, bytes);
-    await writeLink(this.driver, paths.revisionLink(name, digest), digest);
+    const revision = paths.revisionLink(name, digest);
+    const hadRevision = (await readLink(this.driver, revision))?.text === digest.text;
+    await writeLink(this.driver, revision, digest);
+    // Online garbage collection may have marked a referenced blob after the check above. It
+    // re-reads the revisions written since its mark began before it deletes anything, so a mark
+    // made after this second check sees our revision and is dropped; a mark made before it is
+    // seen here, and the push is undone and fails cleanly (the client pushes the blob again).
+    // Nothing is tagged before this check, so the revision is all there is to undo.
+    try {
+      await this.checkReferences(name, manifest);
+      await this.blobs.putBytes(digest, bytes);
+    } catch (error) {
+      // A revision that was there before this push belongs to an earlier one: it stays.
+      if (!hadRevision) await deleteIfPresent(this.driver, paths.revisionLinkDirectory(name, digest));
+      throw error;
+    }
     if ('tag' in reference) await this.tags.set(name, reference.tag, digest);
     this.bytesCache.set(digest.text, bytes);
     return { digest, subject: manifest.subject?.digest };
@@ -123,12 +138,16 @@ export class ManifestStore {
     return bytes;
   }
 
-  /** Every blob and child manifest the manifest names must be in the repository, at the stated size. */
+  /**
+   * Every blob and child manifest the manifest names must be in the repository, at the stated
+   * size, with its content in storage (not just in the descriptor cache) and not marked for
+   * deletion by garbage collection.
+   */
   private async checkReferences(name: string, manifest: ParsedManifest): Promise<void> {
     const required = [...manifest.blobs, ...manifest.children];
     const found = await Promise.all(
       required.map((descriptor) =>
-        this.blobs.statInRepository(name, descriptor.digest).catch((error: unknown) => {
+        this.blobs.statInRepository(name, descriptor.digest, forNewReference).catch((error: unknown) => {
           if (error instanceof RegistryError && error.code === 'BLOB_UNKNOWN') return undefined;
           throw error;
         }),

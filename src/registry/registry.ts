@@ -5,6 +5,7 @@ import { Catalog } from './catalog.js';
 import { ManifestStore } from './manifest-store.js';
 import { Referrers } from './referrers.js';
 import { repositoryExists } from './repository.js';
+import { deleteRepository, type RepositoryDeleteResult } from './repository-delete.js';
 import { TagStore } from './tag-store.js';
 import { UploadSessions } from './uploads.js';
 
@@ -18,6 +19,11 @@ export interface RegistryOptions {
   redirect?: boolean;
   /** `storage.cache.blobdescriptor`: blob sizes by digest, to spare stats on HEAD and GET. */
   blobDescriptors?: BlobDescriptorCache;
+  /**
+   * `storage.maintenance.readonly.enabled`: the HTTP front refuses every write (see server.ts);
+   * the registry objects themselves do not check it, so offline tools still work.
+   */
+  readOnly?: boolean;
 }
 
 /** What a registry is, independent of HTTP: one object per storage driver. */
@@ -44,5 +50,10 @@ export class Registry {
   /** True when the repository holds content (layers or manifests). */
   async hasRepository(name: string): Promise<boolean> {
     return await repositoryExists(this.driver, name);
+  }
+
+  /** Deletes a whole repository (see repository-delete.ts); blob content stays for garbage collection. */
+  async deleteRepository(name: string): Promise<RepositoryDeleteResult> {
+    return await deleteRepository(this.driver, name, { deleteEnabled: this.options.deleteEnabled });
   }
 }

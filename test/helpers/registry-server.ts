@@ -40,6 +40,8 @@ export type TestServerOptions = Partial<Pick<ServerOptions, 'host' | 'prefix' | 
 export async function startTestRegistry(
   options: TestServerOptions & {
     deleteEnabled?: boolean;
+    /** `storage.maintenance.readonly.enabled`. */
+    readOnly?: boolean;
     /** `storage.redirect` on (the default in `berth serve`); off here unless asked. */
     redirect?: boolean;
     driver?: StorageDriver;
@@ -56,6 +58,7 @@ export async function startTestRegistry(
     deleteEnabled: options.deleteEnabled ?? true,
     redirect: options.redirect ?? false,
     blobDescriptors: options.blobDescriptors,
+    readOnly: options.readOnly,
   });
   const handler = createRequestHandler({
     registry,

@@ -28,11 +28,14 @@ const kinds: Record<string, () => BlobDescriptorCache> = {
   },
 };
 
-/** A filesystem driver that counts stats of blob content (not of links or uploads). */
+/**
+ * A filesystem driver that counts stats of blob content (not of links, uploads, or the garbage
+ * collection marker that a HEAD looks for).
+ */
 class CountingDriver extends FilesystemDriver {
   contentStats = 0;
   override async stat(path: string): Promise<FileInfo> {
-    if (path.includes('/blobs/')) this.contentStats++;
+    if (path.includes('/blobs/') && path.endsWith('/data')) this.contentStats++;
     return await super.stat(path);
   }
 }

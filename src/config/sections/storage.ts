@@ -138,15 +138,27 @@ export const storageSchema = section({
     layerinfo: blobDescriptorCache.optional(),
     blobdescriptorsize: int.optional(),
   }).optional(),
+  /** Distribution's defaults: stale uploads (a week old) are purged daily; writes are allowed. */
   maintenance: section({
     uploadpurging: section({
-      enabled: flag.optional(),
-      age: duration.optional(),
-      interval: duration.optional(),
-      dryrun: flag.optional(),
-    }).optional(),
-    readonly: section({ enabled: flag.optional() }).optional(),
-  }).optional(),
+      enabled: flag.default(true),
+      age: duration.prefault('168h'),
+      interval: duration.prefault('24h'),
+      dryrun: flag.default(false),
+    }).prefault({}),
+    readonly: section({ enabled: flag.default(false) }).prefault({}),
+    /**
+     * Berth extension: scheduled online garbage collection in `serve` (one collector at a time
+     * over the store, through a lease). grace: blobs and untagged revisions younger than this stay.
+     */
+    gc: section({
+      enabled: flag.default(false),
+      interval: duration.prefault('24h'),
+      grace: duration.prefault('1h'),
+      dryrun: flag.default(false),
+      deleteuntagged: flag.default(false),
+    }).prefault({}),
+  }).prefault({}),
   tag: section({ concurrencylimit: int.optional() }).optional(),
 }).superRefine((storage, ctx) => {
   const drivers = storageDriverNames(storage);

@@ -5,11 +5,19 @@ import type { RequestContext } from '../context.js';
 import { parseRangeHeader } from '../range.js';
 import { reply } from '../respond.js';
 
-/** `GET`/`HEAD /v2/<name>/blobs/<digest>`: streamed, with Range support for resumed pulls. */
+/**
+ * `GET`/`HEAD /v2/<name>/blobs/<digest>`: streamed, with Range support for resumed pulls.
+ *
+ * A blob that online garbage collection has marked for deletion is 404 to HEAD but still served
+ * to GET while its content is there. Pushing clients HEAD a blob to decide whether to upload it,
+ * and a manifest naming a marked blob is refused: a 404 makes them upload it, which unmarks it.
+ * Pulling clients GET: a blob is marked only when no manifest seemed to reference it, and a
+ * manifest pushed meanwhile makes the collector drop the mark, so a pull in that window is served.
+ */
 export async function getBlob(ctx: RequestContext): Promise<void> {
   const { req, res, registry, params } = ctx;
   const digest = routeDigest(ctx);
-  const blob = await registry.blobs.statInRepository(params.name!, digest);
+  const blob = await registry.blobs.statInRepository(params.name!, digest, { unmarked: req.method === 'HEAD' });
   const headers = {
     'Content-Type': 'application/octet-stream',
     'Docker-Content-Digest': digest.text,

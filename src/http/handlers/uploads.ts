@@ -2,6 +2,7 @@ import { repositoryScope } from '../../auth/scope.js';
 import { isDigestAlgorithm, parseDigest, type Digest, type DigestAlgorithm } from '../../protocol/digest.js';
 import { RegistryError } from '../../protocol/errors.js';
 import { isValidName } from '../../protocol/names.js';
+import { forNewReference } from '../../registry/blob-store.js';
 import { isValidUploadId, type ChunkOptions } from '../../registry/uploads.js';
 import type { RequestContext } from '../context.js';
 import { parseContentRange } from '../range.js';
@@ -78,7 +79,9 @@ async function tryMount(ctx: RequestContext, name: string, mount: string, from: 
   // one from a repository the caller may not pull (which must not tell whether the blob is there).
   if (!digest || !isValidName(from) || !ctx.grant.allows(repositoryScope(from, 'pull'))) return false;
   try {
-    await ctx.registry.blobs.statInRepository(from, digest);
+    // A blob marked for deletion by garbage collection is not mounted: the upload session
+    // makes the client send it again, which unmarks it.
+    await ctx.registry.blobs.statInRepository(from, digest, forNewReference);
   } catch (error) {
     if (error instanceof RegistryError && error.code === 'BLOB_UNKNOWN') return false;
     throw error;
