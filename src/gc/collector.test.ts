@@ -169,7 +169,11 @@ function collectorSuite(label: string, fresh: () => Promise<Store>): void {
         assert.ok(markerSeen, 'marker written before the re-check');
         assert.deepEqual(old.deletedBlobs, [orphan.text]);
         assert.deepEqual(forgotten, [orphan.text]);
-        assert.equal(await exists(driver, paths.blobDirectory(orphan)), false);
+        // Online, the data and the marker go; an emptied directory waits for an offline run
+        // (removing it could race with an upload moving the same content in).
+        assert.equal(await exists(driver, paths.blobData(orphan)), false);
+        assert.equal(await exists(driver, paths.blobDeletingMarker(orphan)), false);
+        assert.equal(await exists(driver, paths.blobSetAside(orphan)), false);
         assert.equal(await exists(driver, paths.layerLinkDirectory('app', orphan)), false);
       });
 
@@ -218,6 +222,54 @@ function collectorSuite(label: string, fresh: () => Promise<Store>): void {
         assert.deepEqual(summary.deletedBlobs, []);
         assert.deepEqual(summary.keptBlobs, [{ digest: blob.text, reason: 'marker-removed' }]);
         assert.ok(await exists(driver, paths.blobData(blob)));
+      });
+
+      withStore('an upload that takes the marker after the data was set aside gets the blob back', async (driver) => {
+        const registry = testRegistry(driver);
+        const blob = await pushBlob(registry, 'app', 'wanted at the last moment');
+        const summary = await collectGarbage(driver, {
+          online: { graceMs: hours },
+          now: later,
+          // The upload had found the data before it was set aside, so it dropped its own copy.
+          hooks: { afterSetAside: async () => void (await driver.delete(paths.blobDeletingMarker(blob))) },
+        });
+        assert.deepEqual(summary.deletedBlobs, []);
+        assert.deepEqual(summary.keptBlobs, [{ digest: blob.text, reason: 'marker-removed' }]);
+        assert.deepEqual(await driver.getContent(paths.blobData(blob)), Buffer.from('wanted at the last moment'));
+        assert.equal(await exists(driver, paths.blobSetAside(blob)), false);
+      });
+
+      withStore('an upload that finds the data set aside puts its own copy in place, and keeps it', async (driver) => {
+        const registry = testRegistry(driver);
+        const blob = await pushBlob(registry, 'app', 'uploaded while set aside');
+        const summary = await collectGarbage(driver, {
+          online: { graceMs: hours },
+          now: later,
+          hooks: {
+            afterSetAside: async () => {
+              await driver.delete(paths.blobDeletingMarker(blob));
+              await driver.putContent(paths.blobData(blob), Buffer.from('uploaded while set aside'));
+            },
+          },
+        });
+        assert.deepEqual(summary.deletedBlobs, []);
+        assert.deepEqual(await driver.getContent(paths.blobData(blob)), Buffer.from('uploaded while set aside'));
+        assert.equal(await exists(driver, paths.blobSetAside(blob)), false);
+      });
+
+      withStore('what a collector that died mid-delete set aside is settled by the next run', async (driver) => {
+        const registry = testRegistry(driver);
+        const doomed = await pushBlob(registry, 'app', 'on its way out');
+        const wanted = await pushBlob(registry, 'app', 'wanted again');
+        await driver.putContent(paths.blobDeletingMarker(doomed), Buffer.from('{}'));
+        await driver.move(paths.blobData(doomed), paths.blobSetAside(doomed));
+        await driver.move(paths.blobData(wanted), paths.blobSetAside(wanted)); // its marker was taken by an upload
+        await collectGarbage(driver, { online: { graceMs: hours } });
+        assert.equal(await exists(driver, paths.blobSetAside(doomed)), false);
+        assert.equal(await exists(driver, paths.blobDeletingMarker(doomed)), false);
+        assert.equal(await exists(driver, paths.blobData(doomed)), false);
+        assert.deepEqual(await driver.getContent(paths.blobData(wanted)), Buffer.from('wanted again'));
+        assert.equal(await exists(driver, paths.blobSetAside(wanted)), false);
       });
 
       withStore('--delete-untagged online spares revisions linked within the grace delay', async (driver) => {

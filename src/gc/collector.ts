@@ -1,6 +1,6 @@
-import type { Digest } from '../protocol/digest.js';
-import { deleteIfPresent } from '../registry/links.js';
-import type { StorageDriver } from '../storage/driver.js';
+import { parseDigest, type Digest } from '../protocol/digest.js';
+import { deleteIfPresent, listOrEmpty } from '../registry/links.js';
+import { isNotFound, type StorageDriver } from '../storage/driver.js';
 import { paths } from '../storage/paths.js';
 import { modTimeOf, storedBlobs, type RepositoryInventory } from './inventory.js';
 import type { GcLease } from './lease.js';
@@ -29,6 +29,8 @@ export interface CollectOptions {
   hooks?: {
     afterMarkers?: (candidates: readonly Digest[]) => Promise<void>;
     beforeDelete?: (candidates: readonly Digest[]) => Promise<void>;
+    /** After a candidate's data was set aside, before the last look at its marker. */
+    afterSetAside?: (candidate: Digest) => Promise<void>;
   };
 }
 
@@ -80,6 +82,7 @@ export async function collectGarbage(driver: StorageDriver, options: CollectOpti
     removedDirectories: 0,
     bytesFreed: 0,
   };
+  if (!dryRun) await settleSetAside(driver);
   const markStart = now();
   const olderThanGrace = (time: Date) => !online || time.getTime() < markStart.getTime() - online.graceMs;
   const reader = new ReferenceReader(driver);
@@ -157,12 +160,18 @@ export async function collectGarbage(driver: StorageDriver, options: CollectOpti
     await options.hooks?.beforeDelete?.(remaining.map((c) => c.digest));
     // g3: an upload of the same content removed the marker: the blob is wanted again.
     for (const { digest } of remaining) {
-      if (!(await modTimeOf(driver, paths.blobDeletingMarker(digest)))) {
+      check();
+      const size = (await blobSize(driver, digest)) ?? 0;
+      const marked = await modTimeOf(driver, paths.blobDeletingMarker(digest));
+      if (!marked || !(await setAsideUnlessWanted(driver, digest, options))) {
         emit({ type: 'keep-blob', digest: digest.text, reason: 'marker-removed' });
         summary.keptBlobs.push({ digest: digest.text, reason: 'marker-removed' });
         continue;
       }
-      await deleteBlob(digest, (await blobSize(driver, digest)) ?? 0);
+      emit({ type: 'delete-blob', digest: digest.text, size });
+      summary.deletedBlobs.push(digest.text);
+      summary.bytesFreed += size;
+      deleted.add(digest.text);
     }
   }
 
@@ -193,4 +202,63 @@ export async function collectGarbage(driver: StorageDriver, options: CollectOpti
     }
   }
   return summary;
+}
+
+/**
+ * The last step of deleting a blob online, closing the gap between "the marker is still there"
+ * and "the data is gone". An upload of the same content removes the marker and then looks for
+ * the data (dropping its own copy if the data is there, moving it in if not). So the data is
+ * first moved aside; then, if the marker has gone meanwhile, the data goes back (unless the
+ * upload already put its own copy in place: the same bytes). Only the set-aside copy and the
+ * marker are deleted, never `data` itself after the last check, so an upload that comes later
+ * keeps what it wrote. Returns true when the blob was deleted, false when it was wanted again.
+ */
+async function setAsideUnlessWanted(driver: StorageDriver, digest: Digest, options: CollectOptions): Promise<boolean> {
+  const aside = paths.blobSetAside(digest);
+  const data = paths.blobData(digest);
+  try {
+    await driver.move(data, aside);
+  } catch (error) {
+    if (!isNotFound(error)) throw error; // already gone: nothing to set aside
+  }
+  await options.forget?.(digest);
+  await options.hooks?.afterSetAside?.(digest);
+  if (!(await modTimeOf(driver, paths.blobDeletingMarker(digest)))) {
+    if (await modTimeOf(driver, data)) {
+      await deleteIfPresent(driver, aside);
+    } else {
+      try {
+        await driver.move(aside, data);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    }
+    return false;
+  }
+  await deleteIfPresent(driver, aside);
+  await deleteIfPresent(driver, paths.blobDeletingMarker(digest));
+  return true;
+}
+
+/**
+ * Finishes what a collector that died during `setAsideUnlessWanted` left: a set-aside copy
+ * whose marker is gone goes back where it was (an upload wanted the blob, unless the upload put
+ * its own copy back); one whose marker is still there was on its way out and is deleted with
+ * the marker.
+ */
+async function settleSetAside(driver: StorageDriver): Promise<void> {
+  for (const algorithm of ['sha256', 'sha512']) {
+    for (const hex of await listOrEmpty(driver, paths.blobsSetAside(algorithm))) {
+      const digest = parseDigest(`${algorithm}:${hex}`);
+      if (!digest) continue;
+      if (await modTimeOf(driver, paths.blobDeletingMarker(digest))) {
+        await deleteIfPresent(driver, paths.blobSetAside(digest));
+        await deleteIfPresent(driver, paths.blobDeletingMarker(digest));
+      } else if (await modTimeOf(driver, paths.blobData(digest))) {
+        await deleteIfPresent(driver, paths.blobSetAside(digest));
+      } else {
+        await driver.move(paths.blobSetAside(digest), paths.blobData(digest));
+      }
+    }
+  }
 }

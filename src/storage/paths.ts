@@ -34,6 +34,12 @@ export const paths = {
    * blob only if the marker is still there.
    */
   blobDeletingMarker: (digest: Digest) => `${paths.blobDirectory(digest)}/deleting`,
+  /**
+   * Berth only: where online garbage collection sets a blob's data aside before its last check
+   * of the marker, so the data can go back if an upload wanted the blob in the meantime.
+   */
+  blobsSetAside: (algorithm: string) => `${root}/_berth/gc/aside/${algorithm}`,
+  blobSetAside: (digest: Digest) => `${paths.blobsSetAside(digest.algorithm)}/${digest.hex}`,
 
   repository: (name: string) => `${root}/repositories/${name}`,
   layerLink: (name: string, digest: Digest) =>

@@ -13,6 +13,8 @@ import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { listOrEmpty } from '../../src/registry/links.js';
+import { paths } from '../../src/storage/paths.js';
 import { FilesystemDriver } from '../../src/storage/filesystem-driver.js';
 import type { StorageDriver } from '../../src/storage/driver.js';
 import { S3Driver } from '../../src/storage/s3-driver.js';
@@ -370,6 +372,7 @@ for (const backend of backends) {
       assert.ok(figures.blobsCollected > 0, `the collector deleted nothing: ${report}`);
       assert.deepEqual(oldGarbage.map((blob) => blob.digest.text), [], 'unreferenced blobs older than the grace delay are left');
       assert.deepEqual(markers.map((blob) => blob.digest.text), [], 'deleting markers are left');
+      assert.deepEqual(await listOrEmpty(driver, paths.blobsSetAside('sha256')), [], 'blob data left set aside by the collector');
       await registry.stop();
       assert.equal(registry.process.exitCode, 0, registry.output());
     });
