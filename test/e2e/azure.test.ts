@@ -10,7 +10,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { freePort, spawnRegistry, type SpawnedRegistry } from '../helpers/registry-server.js';
 import { forgetKnownBlobs } from './support/clients.js';
-import { startDockerd, type Dockerd } from './support/daemons.js';
+import { dockerdForSuite } from './support/daemons.js';
 import { buildTestImages, helloText, type TestImages } from './support/images.js';
 import { headManifest, ociIndexType, readLayoutBlob, readLayoutManifest, sha256 } from './support/oci.js';
 import { defer, Diagnostics } from './support/run.js';
@@ -148,23 +148,7 @@ describe('Berth on Azure Blob storage (Azurite)', () => {
   );
 
   describe('docker (dockerd)', () => {
-    let dockerd: Dockerd;
-    before(
-      async () => {
-        dockerd = await startDockerd(join(work, 'docker'));
-        diag.watch(dockerd);
-      },
-      { timeout: 60_000 },
-    );
-    after(
-      async () => {
-        if (!dockerd) return;
-        diag.unwatch(dockerd);
-        await dockerd.stop();
-      },
-      { timeout: 60_000 },
-    );
-    const docker = (...args: string[]) => sh('docker', args, { env: dockerd.env, timeoutMs: 90_000 });
+    const docker = dockerdForSuite(() => join(work, 'docker'), diag);
 
     it(
       'docker pushes (chunked appends to an append blob), pulls (redirected to Azurite) and runs',

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { ctrFlags, forgetKnownBlobs, podmanRunFlags, podmanStore } from './support/clients.js';
-import { startContainerd, startDockerd, type Daemon, type Dockerd } from './support/daemons.js';
+import { dockerdForSuite, startContainerd, type Daemon } from './support/daemons.js';
 import { buildTestImages, helloText, type TestImages } from './support/images.js';
 import {
   dockerManifestType,
@@ -378,24 +378,7 @@ describe('containerd (ctr)', () => {
 });
 
 describe('docker (dockerd)', () => {
-  let dockerd: Dockerd;
-  before(
-    async () => {
-      dockerd = await startDockerd(join(work, 'docker'));
-      diag.watch(dockerd);
-    },
-    { timeout: 60_000 },
-  );
-  after(
-    async () => {
-      if (!dockerd) return;
-      diag.unwatch(dockerd);
-      await dockerd.stop();
-    },
-    { timeout: 60_000 },
-  );
-
-  const docker = (...args: string[]) => sh('docker', args, { env: dockerd.env, timeoutMs: 90_000 });
+  const docker = dockerdForSuite(() => join(work, 'docker'), diag);
   const repoDigests = async (image: string) =>
     JSON.parse((await docker('image', 'inspect', '--format', '{{json .RepoDigests}}', image)).stdout) as string[];
 

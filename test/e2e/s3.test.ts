@@ -12,7 +12,7 @@ import { after, before, describe, it, test, type TestContext } from 'node:test';
 import { freePort, spawnRegistry, type SpawnedRegistry } from '../helpers/registry-server.js';
 import { missingS3Message, randomRoot, rawClient, removePrefix, s3TestEnv, type S3TestEnv } from '../../src/storage/testing/s3-test-env.js';
 import { forgetKnownBlobs } from './support/clients.js';
-import { startDockerd, type Dockerd } from './support/daemons.js';
+import { dockerdForSuite } from './support/daemons.js';
 import { buildTestImages, helloText, type TestImages } from './support/images.js';
 import { headManifest, ociIndexType, ociManifestType, readLayoutBlob, readLayoutManifest, sha256 } from './support/oci.js';
 import { defer, Diagnostics } from './support/run.js';
@@ -230,23 +230,7 @@ if (!env) {
   });
 
   describe('berth on s3: docker (dockerd)', () => {
-    let dockerd: Dockerd;
-    before(
-      async () => {
-        dockerd = await startDockerd(join(work, 'docker'));
-        diag.watch(dockerd);
-      },
-      { timeout: 120_000 },
-    );
-    after(
-      async () => {
-        if (!dockerd) return;
-        diag.unwatch(dockerd);
-        await dockerd.stop();
-      },
-      { timeout: 60_000 },
-    );
-    const docker = (...args: string[]) => sh('docker', args, { env: dockerd.env, timeoutMs: 90_000 });
+    const docker = dockerdForSuite(() => join(work, 'docker'), diag);
 
     it(
       'pushes an image, then pulls and runs it',

@@ -4,7 +4,8 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { run, type LogSource } from './run.js';
+import { after, before } from 'node:test';
+import { run, type Diagnostics, type LogSource, type RunResult } from './run.js';
 
 /** A daemon this test run started, with its own root, state and socket under a temp dir. */
 export interface Daemon extends LogSource {
@@ -177,4 +178,29 @@ function ping(socketPath: string): Promise<boolean> {
     req.on('error', () => resolve(false));
     req.end();
   });
+}
+
+/**
+ * A dockerd for the enclosing `describe`: started before its tests with its log watched by
+ * `diag`, stopped after them even when one fails. Returns `docker`, a runner bound to it.
+ * `dir` is read when the daemon starts (work folders are made in a `before` of the file).
+ */
+export function dockerdForSuite(dir: () => string, diag: Diagnostics): (...args: string[]) => Promise<RunResult> {
+  let dockerd: Dockerd | undefined;
+  before(
+    async () => {
+      dockerd = await startDockerd(dir());
+      diag.watch(dockerd);
+    },
+    { timeout: 120_000 },
+  );
+  after(
+    async () => {
+      if (!dockerd) return;
+      diag.unwatch(dockerd);
+      await dockerd.stop();
+    },
+    { timeout: 60_000 },
+  );
+  return (...args) => diag.run('docker', args, { env: dockerd!.env, timeoutMs: 90_000 });
 }
