@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { MemoryDescriptorCache, type BlobDescriptorCache } from '../registry/blob-descriptor-cache.js';
-import { RedisDescriptorCache } from './redis-descriptor-cache.js';
+
 
 /**
  * The blob descriptor cache `storage.cache.blobdescriptor` (or its older name `layerinfo`)
@@ -10,7 +10,7 @@ import { RedisDescriptorCache } from './redis-descriptor-cache.js';
  * Distribution 2.8's `addr` or 3.x's `addrs` (several addresses: a cluster, or the sentinels
  * when `mastername` is set).
  */
-export function createDescriptorCache(config: Config, log: Logger): BlobDescriptorCache | undefined {
+export async function createDescriptorCache(config: Config, log: Logger): Promise<BlobDescriptorCache | undefined> {
   const cache = config.storage.cache;
   const kind = cache?.blobdescriptor ?? cache?.layerinfo;
   if (kind === undefined) return undefined;
@@ -20,6 +20,8 @@ export function createDescriptorCache(config: Config, log: Logger): BlobDescript
   if (!redis || addrs.length === 0) {
     throw new ConfigError('storage.cache.blobdescriptor: redis needs redis.addr (or redis.addrs)');
   }
+  // Imported only when configured, like the cloud storage drivers.
+  const { RedisDescriptorCache } = await import('./redis-descriptor-cache.js');
   const timeouts = [redis.readtimeout, redis.writetimeout].filter((ms): ms is number => ms !== undefined && ms > 0);
   return new RedisDescriptorCache(
     {

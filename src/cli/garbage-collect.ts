@@ -40,8 +40,8 @@ export function garbageCollectCommand(): Command {
 async function garbageCollect(configFile: string | undefined, flags: GcFlags): Promise<void> {
   const { config } = await loadConfig(configFile);
   const log = createLogger('warn');
-  const driver = createDriver(config.storage);
-  const descriptors = createDescriptorCache(config, log);
+  const driver = await createDriver(config.storage);
+  const descriptors = await createDescriptorCache(config, log);
   const blobs = new BlobStore(driver, descriptors);
   let graceMs = config.storage.maintenance.gc.grace;
   if (flags.grace !== undefined) {

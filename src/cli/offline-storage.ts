@@ -15,5 +15,5 @@ export async function openStorage(file: string | undefined): Promise<{ config: C
   if (config.storage.inmemory) {
     throw new UserCommandError('storage.inmemory keeps its content inside the serving process: there is no storage to open');
   }
-  return { config, driver: createDriver(config.storage) };
+  return { config, driver: await createDriver(config.storage) };
 }

@@ -111,7 +111,7 @@ export async function serve(configFile: string | undefined, options: ServeOption
   if (config.http.net === 'unix') await asConfigError(() => removeStaleSocket(config.http.addr));
   await superviseWorkers(workers, log, source);
   // The primary purges for all workers: one walk of the storage, not one per worker.
-  startUploadPurger(config, createDriver(config.storage), log);
+  startUploadPurger(config, await createDriver(config.storage), log);
 }
 
 /**
@@ -154,9 +154,9 @@ interface RunningServer {
 }
 
 async function startServer(config: Config, log: Logger): Promise<RunningServer> {
-  const driver = createDriver(config.storage);
+  const driver = await createDriver(config.storage);
   const http = httpOptions(config.http);
-  const blobDescriptors = createDescriptorCache(config, log);
+  const blobDescriptors = await createDescriptorCache(config, log);
   const registry = new Registry(driver, {
     deleteEnabled: config.storage.delete.enabled,
     redirect: !(config.storage.redirect?.disable ?? false),
