@@ -8,7 +8,7 @@ export function duCommand(): Command {
     .argument('[config]', 'a Distribution-format config.yml; without it, the built-in default (./data)')
     .option('--json', 'print JSON (sizes in bytes) for scripts')
     .description(
-      'storage used per repository: the blobs it links and their size, split into bytes shared with\n' +
+      'storage used per repository: the blobs it links and their size, split into bytes shared with ' +
         'another repository and bytes only it links, with totals and the unique bytes of the whole registry',
     )
     .action(async (file: string | undefined, options: { json?: boolean }) => {
