@@ -8,6 +8,11 @@
 # time, stop it. One JSON line per run goes to $OUT/runs.jsonl; scripts/bench-report.mjs turns
 # them into a Markdown table ($OUT/report.md).
 #
+# `mixed` also samples the summed RSS of the registry and all its processes every 200 ms
+# (rss_sampled_peak_kib: the peak of "all processes together"; the VmHWM sum is only an upper
+# bound of it). `raw-get` pushes one blob (untimed, with curl), then GETs its URL without hashing;
+# the same file is also served by nginx (sendfile on), the transport ceiling Berth is compared with.
+#
 # Environment:
 #   PASSES=2          passes (each runs every scenario on both registries)
 #   QUICK=1           smoke run: small sizes, short durations (checks the script, not the figures)
@@ -18,59 +23,46 @@
 #   OUT=DIR           where runs.jsonl, meta.json, report.md, raw/ and logs/ go
 #                     (default /tmp/berth-bench-DATE)
 #   ONLY="id ..."     run only these scenario ids (push-mono push-chunked push-post pull-blob
-#                     push-images pull-images manifest-get)
+#                     raw-get push-images pull-images manifest-get manifest-head list mixed)
 #   BENCH_PORT=15401  first port tried (the next free one is used if it is taken)
 #   RUN_TIMEOUT=900   seconds one regbench run may take before it is killed (QUICK: 120)
 #   BUILD=1           run `npm run build` first (it also runs when dist/ is missing; the script
 #                     warns when src/ is newer than dist/)
-#   REGBENCH, REFERENCE   paths of the load tool and of the reference registry binary
+#   REGBENCH, REFERENCE, NGINX   paths of the load tool, of the reference registry binary and
+#                     of nginx (raw-get; default /usr/sbin/nginx, its run is skipped when absent)
 #
 # Exit status: 0 when every Berth run was clean, 1 when any Berth run had errors (or failed,
 # timed out, or its registry died), 2 on a setup problem. Runs of the reference with errors
 # are reported but do not fail the script.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-REPORT="$ROOT/scripts/bench-report.mjs"
+BENCH_NAME=bench
+# shellcheck source=scripts/bench-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
+ROOT=$BENCH_ROOT
 PASSES=${PASSES:-2}
 QUICK=${QUICK:-0}
 STORAGE=${STORAGE:-filesystem}
 WORKERS=${WORKERS:-}
 ONLY=${ONLY:-}
-BENCH_PORT=${BENCH_PORT:-15401}
-REGBENCH=${REGBENCH:-$ROOT/../shared/bench/regbench}
-REFERENCE=${REFERENCE:-/usr/bin/docker-registry}
+NGINX=${NGINX:-/usr/sbin/nginx}
 OUT=${OUT:-/tmp/berth-bench-$(date +%Y%m%d-%H%M%S)}
-HOST=127.0.0.1
-
-die() { echo "bench: $*" >&2; exit 2; }
 
 [[ $PASSES =~ ^[1-9][0-9]*$ ]] || die "PASSES must be a positive integer, not '$PASSES'"
 [[ $QUICK == 0 || $QUICK == 1 ]] || die "QUICK must be 0 or 1, not '$QUICK'"
 [[ $STORAGE == filesystem || $STORAGE == s3 ]] || die "STORAGE must be filesystem or s3, not '$STORAGE'"
 [[ -z $WORKERS || $WORKERS =~ ^[1-9][0-9]*$ ]] || die "WORKERS must be a positive integer"
-[[ -x $REGBENCH ]] || REGBENCH=$(command -v regbench || true)
-[[ -n $REGBENCH && -x $REGBENCH ]] || die "regbench not found (set REGBENCH=/path/to/regbench)"
-[[ -x $REFERENCE ]] || die "reference registry $REFERENCE not found (set REFERENCE=...)"
-command -v curl >/dev/null || die "curl is needed to wait for the registries"
-command -v timeout >/dev/null || die "timeout (coreutils) is needed"
-
-if [[ ${BUILD:-0} == 1 || ! -f $ROOT/dist/cli/main.js ]]; then
-  echo "bench: building dist/" >&2
-  (cd "$ROOT" && npm run --silent build)
-fi
-DIST_STALE=false
-if [[ -n $(find "$ROOT/src" -name '*.ts' ! -name '*.test.ts' -newer "$ROOT/dist/cli/main.js" -print -quit) ]]; then
-  DIST_STALE=true
-  echo "bench: WARNING: src/ has files newer than dist/; run 'npm run build' to benchmark the current source" >&2
-fi
+need_tools reference
+build_if_needed
 
 # Sizes and durations. The flags are the same for both registries.
 if [[ $QUICK == 1 ]]; then
   BLOB=16MiB CHUNK=4MiB BLOBS=2 IMAGES=32 LAYER=64KiB DURATION=2s
+  LIST_N=100 MIXED_DURATION=3s
   RUN_TIMEOUT=${RUN_TIMEOUT:-120} REQUEST_TIMEOUT=60s
 else
   BLOB=256MiB CHUNK=8MiB BLOBS=3 IMAGES=200 LAYER=256KiB DURATION=10s
+  LIST_N=2000 MIXED_DURATION=20s
   RUN_TIMEOUT=${RUN_TIMEOUT:-900} REQUEST_TIMEOUT=5m
   # Ceph's in-memory store holds a few GiB: smaller blobs keep a run well inside it.
   if [[ $STORAGE == s3 ]]; then BLOB=64MiB; fi
@@ -78,16 +70,24 @@ fi
 [[ $RUN_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "RUN_TIMEOUT must be a number of seconds"
 COMMON_FLAGS="--timeout $REQUEST_TIMEOUT --json"
 
-# id | kinds | regbench scenario and flags
+# id | kinds | regbench scenario and flags. Kinds: both (reference and Berth), berth, or
+# both+nginx (raw-get: nginx serving the same file as a third kind, after the two registries).
 SCENARIOS=(
   "push-mono|both|push-blob --size $BLOB --mode monolithic --count $BLOBS"
   "push-chunked|both|push-blob --size $BLOB --mode chunked --chunk $CHUNK --count $BLOBS"
   "push-post|berth|push-blob --size $BLOB --mode post --count $BLOBS"
   "pull-blob|both|pull-blob --size $BLOB --count $BLOBS"
+  "raw-get|both+nginx|raw-get --count 5"
   "push-images|both|push-images --count $IMAGES --layers 3 --size $LAYER --shared-base 1 --concurrency 16"
   "pull-images|both|pull-images --count $IMAGES --layers 3 --size $LAYER --shared-base 1 --concurrency 16"
   "manifest-get|both|manifest-get --concurrency 32 --duration $DURATION"
+  "manifest-head|both|manifest-get --concurrency 32 --duration $DURATION --head"
+  "list|both|list --repo bench/list --repos $LIST_N --tags $LIST_N"
+  "mixed|both|mixed --repo bench/mixed --concurrency 16 --duration $MIXED_DURATION"
 )
+# The repository of raw-get's blob, and the sampling period of mixed's RSS (seconds).
+RAW_REPO=bench/raw
+MIXED_RSS_INTERVAL=0.2
 
 for id in $ONLY; do
   printf '%s\n' "${SCENARIOS[@]}" | grep -q "^$id|" || die "ONLY: unknown scenario id '$id'"
@@ -97,28 +97,9 @@ mkdir -p "$OUT/raw" "$OUT/logs"
 [[ ! -e $OUT/runs.jsonl ]] || die "$OUT/runs.jsonl already exists; choose another OUT"
 RUNS="$OUT/runs.jsonl"
 WORK=$(mktemp -d /tmp/berth-bench-work.XXXXXX)
-REG_PID=''
 BENCH_PID=''
-PORT=''
-START_ERROR=''
-CLK_TCK=$(getconf CLK_TCK)
-
-# The registries must see only their config file: drop REGISTRY_* overrides from the environment.
-ENV_CLEAN=(env)
-while read -r name; do ENV_CLEAN+=(-u "$name"); done < <(compgen -e | grep '^REGISTRY_' || true)
-
-stop_registry() {
-  local pid=$REG_PID
-  [[ -n $pid ]] || return 0
-  REG_PID=''
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
+RAW_FILE=''
+RAW_DIGEST=''
 
 cleanup() {
   if [[ -n $BENCH_PID ]]; then
@@ -126,6 +107,7 @@ cleanup() {
     wait "$BENCH_PID" 2>/dev/null || true
     BENCH_PID=''
   fi
+  stop_rss_sampler
   stop_registry
   if [[ $STORAGE == s3 && -d $WORK/ceph ]]; then bash "$ROOT/scripts/services/ceph-down.sh" "$WORK/ceph" >/dev/null 2>&1 || true; fi
   rm -rf "$WORK"
@@ -133,17 +115,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "bench: interrupted" >&2; exit 130' INT
 trap 'echo "bench: terminated" >&2; exit 143' TERM
-
-port_in_use() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
-
-pick_port() {
-  local p=$BENCH_PORT
-  for _ in $(seq 1 50); do
-    if ! port_in_use "$p"; then PORT=$p; return 0; fi
-    p=$((p + 1))
-  done
-  die "no free port in $BENCH_PORT..$p on $HOST"
-}
 
 # The storage section of both registries' config: a fresh place for each run.
 storage_config() {
@@ -154,54 +125,84 @@ storage_config() {
       accesskey "$BERTH_TEST_S3_ACCESS_KEY" secretkey "$BERTH_TEST_S3_SECRET_KEY" \
       region "${BERTH_TEST_S3_REGION:-us-east-1}" forcepathstyle true secure false rootdirectory "/bench/$tag"
   else
-    printf '  filesystem:\n    rootdirectory: %s\n' "$WORK/data"
+    filesystem_storage "$WORK/data"
   fi
 }
 
-# start_registry KIND LOGFILE TAG: a fresh registry on $HOST:$PORT over empty storage.
+# nginx_config DIR: a minimal nginx serving DIR/root (where raw-get's blob file is linked as
+# blob.bin) on $HOST:$PORT, as BASELINE.md measured it: sendfile on, no access log, everything
+# it writes (pid, error log, temp paths) under DIR.
+nginx_config() {
+  local dir=$1
+  mkdir -p "$dir/root" "$dir/logs" "$dir/tmp"
+  cat >"$dir/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log error;
+events { worker_connections 64; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  default_type application/octet-stream;
+$(for t in client_body proxy fastcgi uwsgi scgi; do echo "  ${t}_temp_path $dir/tmp/$t;"; done)
+  server {
+    listen $HOST:$PORT;
+    root $dir/root;
+  }
+}
+EOF
+}
+
+# start_registry KIND LOGFILE TAG: a fresh registry on $HOST:$PORT over empty storage (or, for
+# KIND nginx, nginx serving raw-get's file).
 start_registry() {
   local kind=$1 log=$2 tag=$3
-  rm -rf "$WORK/data"
+  rm -rf "$WORK/data" "$WORK/nginx"
   mkdir -p "$WORK/data"
   pick_port
-  cat >"$WORK/config.yml" <<EOF
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-$(storage_config "$tag")
-  delete:
-    enabled: true
-http:
-  addr: $HOST:$PORT
-EOF
-  local cmd
-  case $kind in
-    berth) cmd=(node "$ROOT/bin/berth.js" serve ${WORKERS:+--workers "$WORKERS"} "$WORK/config.yml") ;;
-    # The reference's S3 driver panics when AWS_CA_BUNDLE is set (shared/objstore/README.md).
-    reference) cmd=(env -u AWS_CA_BUNDLE "$REFERENCE" serve "$WORK/config.yml") ;;
-  esac
-  "${ENV_CLEAN[@]}" "${cmd[@]}" >"$log" 2>&1 &
-  REG_PID=$!
-  local code
-  for _ in $(seq 1 300); do
-    if ! kill -0 "$REG_PID" 2>/dev/null; then
-      START_ERROR="registry exited at start"
-      echo "bench: $kind $START_ERROR (see $log)" >&2
-      wait "$REG_PID" 2>/dev/null || true
-      REG_PID=''
-      return 1
-    fi
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$HOST:$PORT/v2/" || true)
-    [[ $code == 200 || $code == 401 ]] && return 0
-    sleep 0.1
-  done
-  START_ERROR="registry did not answer /v2/ within 30 s"
-  echo "bench: $kind $START_ERROR (see $log)" >&2
-  stop_registry
-  return 1
+  if [[ $kind == nginx ]]; then
+    nginx_config "$WORK/nginx"
+    ln -s "$RAW_FILE" "$WORK/nginx/root/blob.bin"
+    # nginx's worker drops root privileges: it must be able to reach the file (mktemp made WORK 0700).
+    chmod o+x "$WORK"
+    chmod o+rx "$WORK/nginx" "$WORK/nginx/root"
+    chmod o+r "$RAW_FILE"
+    start_server "$log" "http://$HOST:$PORT/blob.bin" "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/logs/error.log" ||
+      { START_ERROR="nginx: $START_ERROR"; say "$kind $START_ERROR (see $log)"; return 1; }
+    return 0
+  fi
+  write_config "$WORK/config.yml" "$(storage_config "$tag")"
+  registry_cmd "$kind" "$WORK/config.yml"
+  start_server "$log" "http://$HOST:$PORT/v2/" "${REG_CMD[@]}" || { say "$kind $START_ERROR (see $log)"; return 1; }
+}
+
+# make_raw_file: raw-get's blob, random and generated once per bench run (the same bytes for
+# the three servers); RAW_DIGEST its sha256 hex.
+make_raw_file() {
+  [[ -z $RAW_FILE ]] || return 0
+  RAW_FILE="$WORK/raw-blob.bin"
+  local size=${BLOB%MiB}
+  [[ $size =~ ^[0-9]+$ ]] || die "raw-get: BLOB must be in MiB, not '$BLOB'"
+  head -c "$((size * 1024 * 1024))" /dev/urandom >"$RAW_FILE"
+  RAW_DIGEST=$(sha256sum "$RAW_FILE" | cut -d' ' -f1)
+}
+
+# push_raw_blob: pushes raw-get's blob to the running registry, monolithically (POST, then PUT
+# of the whole file to the Location), untimed. regbench's pull-blob does not tell its digest,
+# hence curl. Returns 1 with START_ERROR set when the registry refuses it.
+push_raw_blob() {
+  local base="http://$HOST:$PORT" location code
+  location=$(curl -s -o /dev/null -w '%{http_code} %header{location}' --max-time 30 -X POST "$base/v2/$RAW_REPO/blobs/uploads/" || true)
+  code=${location%% *}
+  location=${location#* }
+  if [[ $code != 202 || -z $location ]]; then START_ERROR="raw-get setup: POST upload answered $code"; return 1; fi
+  [[ $location == http* ]] || location="$base$location"
+  if [[ $location == *\?* ]]; then location="$location&"; else location="$location?"; fi
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 600 -T "$RAW_FILE" -H 'Content-Type: application/octet-stream' \
+    "${location}digest=sha256:$RAW_DIGEST" || true)
+  if [[ $code != 201 ]]; then START_ERROR="raw-get setup: PUT blob answered $code"; return 1; fi
 }
 
 # run_one PASS KIND ID SPEC
@@ -212,16 +213,30 @@ run_one() {
   local stdout="$OUT/raw/$tag.json" stderr="$OUT/logs/$tag.regbench.log" reglog="$OUT/logs/$tag.registry.log"
   local meta=("pass=$pass" "kind=$kind" "id=$id" "scenario=$scenario" "flags=$spec")
   echo "== pass $pass/$PASSES  $kind  $spec" >&2
-  if ! start_registry "$kind" "$reglog" "$tag"; then
+  if [[ $scenario == raw-get ]]; then
+    make_raw_file
+    meta+=("blob_digest=sha256:$RAW_DIGEST")
+  fi
+  if ! start_registry "$kind" "$reglog" "$tag" || { [[ $scenario == raw-get && $kind != nginx ]] && ! push_raw_blob; }; then
+    stop_registry
     node "$REPORT" record "$RUNS" "${meta[@]}" status=failed "reason=$START_ERROR" "reglog=$reglog"
     return 0
   fi
+  local url="http://$HOST:$PORT"
+  if [[ $scenario == raw-get ]]; then
+    # nginx serves the file itself; a registry had it pushed above.
+    if [[ $kind == nginx ]]; then url="$url/blob.bin"; else url="$url/v2/$RAW_REPO/blobs/sha256:$RAW_DIGEST"; fi
+  fi
   sync
   sleep 1
-  local t0 t1 rc
+  local t0 t1 rc rss_csv=''
+  if [[ $scenario == mixed ]]; then
+    rss_csv="$OUT/raw/$tag.rss.csv"
+    start_rss_sampler "$REG_PID" "$MIXED_RSS_INTERVAL" "$rss_csv"
+  fi
   t0=$(date +%s.%N)
   # shellcheck disable=SC2086 # $spec is the scenario followed by its flags
-  timeout --kill-after=10 "$RUN_TIMEOUT" "$REGBENCH" $spec --url "http://$HOST:$PORT" $COMMON_FLAGS \
+  timeout --kill-after=10 "$RUN_TIMEOUT" "$REGBENCH" $spec --url "$url" $COMMON_FLAGS \
     >"$stdout" 2>"$stderr" &
   BENCH_PID=$!
   set +e
@@ -230,40 +245,29 @@ run_one() {
   set -e
   BENCH_PID=''
   t1=$(date +%s.%N)
-  local alive=true hwm='' rss='' cpu=''
-  if [[ -r /proc/$REG_PID/status ]] && kill -0 "$REG_PID" 2>/dev/null; then
-    # The registry with its worker processes: memory as the sum of each process's peak (an upper
-    # bound of the peak of all together), CPU time of all of them.
-    local pids=("$REG_PID")
-    mapfile -t -O 1 pids < <(pgrep -P "$REG_PID" || true)
-    local status_files=("${pids[@]/#//proc/}") stat_files
-    status_files=("${status_files[@]/%//status}")
-    stat_files=("${status_files[@]/%status/stat}")
-    hwm=$(awk '/^VmHWM:/ {s += $2} END {print s}' "${status_files[@]}" 2>/dev/null)
-    rss=$(awk '/^VmRSS:/ {s += $2} END {print s}' "${status_files[@]}" 2>/dev/null)
-    # utime and stime are fields 14 and 15 of /proc/PID/stat; the command name (field 2) has no spaces here
-    cpu=$(awk -v hz="$CLK_TCK" '{s += $14 + $15} END {printf "%.2f", s / hz}' "${stat_files[@]}" 2>/dev/null)
-  else
-    alive=false
-  fi
+  stop_rss_sampler
+  local alive=true
+  # The registry with its worker processes: memory as the sum of each process's peak (an upper
+  # bound of the peak of all together), CPU time of all of them.
+  tree_usage "$REG_PID" || alive=false
   stop_registry
   if [[ $STORAGE == s3 ]]; then node "$ROOT/scripts/bench-s3-clean.mjs" "bench/$tag" >>"$reglog" 2>&1 || true; fi
   local timed_out=false
   [[ $rc == 124 || $rc == 137 ]] && timed_out=true
   node "$REPORT" record "$RUNS" "${meta[@]}" "exit=$rc" "timed_out=$timed_out" "registry_alive=$alive" \
-    "rss_peak_kib=$hwm" "rss_end_kib=$rss" "cpu_s=$cpu" "wall_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')" \
-    "stdout=$stdout" "stderr=$stderr" "reglog=$reglog"
+    "rss_peak_kib=$HWM" "rss_end_kib=$RSS" "cpu_s=$CPU" "wall_s=$(elapsed "$t0" "$t1")" \
+    ${rss_csv:+"rss_csv=$rss_csv"} "stdout=$stdout" "stderr=$stderr" "reglog=$reglog"
 }
 
 selected() { [[ -z $ONLY ]] || [[ " $ONLY " == *" $1 "* ]]; }
 
-git_commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-[[ -z $(git -C "$ROOT" status --porcelain -- src 2>/dev/null) ]] || git_commit="$git_commit+dirty"
+git_commit=$(git_commit)
 node "$REPORT" meta "$OUT/meta.json" "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" "quick=$([[ $QUICK == 1 ]] && echo true || echo false)" \
   "passes=$PASSES" "cpus=$(nproc)" "cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)" \
   "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)" "node=$(node --version)" "berth_commit=$git_commit" \
   "dist_stale=$DIST_STALE" "reference_version=$("$REFERENCE" --version 2>&1 | head -1)" \
   "regbench_sha256=$(sha256sum "$REGBENCH" | cut -d' ' -f1)" "common_flags=$COMMON_FLAGS" \
+  "nginx_version=$("$NGINX" -v 2>&1 | head -1 || true)" "mixed_rss_interval_s=$MIXED_RSS_INTERVAL" \
   "run_timeout_s=$RUN_TIMEOUT" "tmp_fs=$(df -T /tmp | awk 'NR == 2 {print $2 " on " $1}')"
 
 if [[ $STORAGE == s3 ]]; then
@@ -280,8 +284,13 @@ for pass in $(seq 1 "$PASSES"); do
   for entry in "${SCENARIOS[@]}"; do
     IFS='|' read -r id kinds spec <<<"$entry"
     selected "$id" || continue
-    for kind in "${order[@]}"; do
-      if [[ $kinds == both || $kinds == "$kind" ]]; then
+    kinds_here=("${order[@]}")
+    if [[ $kinds == both+nginx ]]; then
+      # nginx is the ceiling raw-get is judged against; a missing nginx only skips its run.
+      if [[ -x $NGINX ]]; then kinds_here+=(nginx); else say "raw-get: $NGINX not found, no nginx run"; fi
+    fi
+    for kind in "${kinds_here[@]}"; do
+      if [[ $kinds == both* || $kinds == "$kind" || $kind == nginx ]]; then
         run_one "$pass" "$kind" "$id" "$spec"
       else
         # Not run: the reference has no single-POST upload (it answers 202 and opens a session).

@@ -162,6 +162,7 @@ async function startServer(config: Config, log: Logger): Promise<RunningServer> 
     redirect: !(config.storage.redirect?.disable ?? false),
     blobDescriptors,
     readOnly: config.storage.maintenance.readonly.enabled,
+    onCatalogRefreshError: (error) => log.warn({ err: error }, 'catalog index: refresh failed; the previous list is served'),
   });
   let listener: Listener;
   try {
@@ -183,6 +184,8 @@ async function startServer(config: Config, log: Logger): Promise<RunningServer> 
     await blobDescriptors?.close();
     throw error;
   }
+  // After the listener is up: start-up does not wait for a walk of the whole tree.
+  registry.warmUp();
   // Every process schedules; the lease in storage lets one collect at a time (read-only: none).
   const gcConfig = config.storage.maintenance.gc;
   const gc =

@@ -1,3 +1,4 @@
+import { firstAfter } from '../registry/sorted-names.js';
 import { RegistryError } from '../protocol/errors.js';
 
 export interface PageRequest {
@@ -24,10 +25,32 @@ export function parsePageRequest(url: URL): PageRequest {
   return request;
 }
 
-/** Takes one page of a sorted list: the entries after `last`, at most `limit`, and whether more follow. */
+/**
+ * Takes one page of a list sorted in code-point order: the entries after `last`, at most
+ * `limit`, and whether more follow. A binary search, so a page costs the same at any depth.
+ */
 export function takePage(sorted: readonly string[], limit: number, last?: string): { entries: string[]; more: boolean } {
-  const after = last === undefined ? sorted : sorted.filter((entry) => entry > last);
-  return { entries: after.slice(0, limit), more: after.length > limit };
+  const start = last === undefined ? 0 : firstAfter(sorted, last);
+  return { entries: sorted.slice(start, start + limit), more: sorted.length - start > limit };
+}
+
+/**
+ * Like takePage, keeping only the entries that pass `visible` (what the caller may see): the
+ * scan starts at `last` and stops once the page is full, so a page never walks the whole list.
+ */
+export function visiblePage(
+  sorted: readonly string[],
+  limit: number,
+  last: string | undefined,
+  visible: (entry: string) => boolean,
+): { entries: string[]; more: boolean } {
+  const entries: string[] = [];
+  for (let i = last === undefined ? 0 : firstAfter(sorted, last); i < sorted.length; i++) {
+    if (!visible(sorted[i]!)) continue;
+    if (entries.length === limit) return { entries, more: true };
+    entries.push(sorted[i]!);
+  }
+  return { entries, more: false };
 }
 
 /** An RFC 5988 `Link` header to the next page. */

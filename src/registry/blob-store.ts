@@ -39,6 +39,8 @@ export class BlobStore {
   constructor(
     private readonly driver: StorageDriver,
     private readonly descriptors?: BlobDescriptorCache,
+    /** Told after a link is written: the repository holds content (the catalog index lists it). */
+    private readonly onRepositoryContent: (name: string) => void = () => {},
   ) {}
 
   /** The blob's size, or undefined when no content is stored for the digest (from the cache when it knows). */
@@ -115,6 +117,7 @@ export class BlobStore {
 
   async link(name: string, digest: Digest): Promise<void> {
     await writeLink(this.driver, paths.layerLink(name, digest), digest);
+    this.onRepositoryContent(name);
   }
 
   /** Removes the repository's link (the content stays for other repositories until collected). */

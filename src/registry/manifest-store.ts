@@ -49,6 +49,8 @@ export class ManifestStore {
     private readonly driver: StorageDriver,
     private readonly blobs: BlobStore,
     private readonly tags: TagStore,
+    /** Told after a revision is written: the repository holds content (the catalog index lists it). */
+    private readonly onRepositoryContent: (name: string) => void = () => {},
   ) {}
 
   async put(name: string, reference: Reference, bytes: Buffer, contentType?: string): Promise<PutResult> {
@@ -79,6 +81,7 @@ export class ManifestStore {
       if (!hadRevision) await deleteIfPresent(this.driver, paths.revisionLinkDirectory(name, digest));
       throw error;
     }
+    this.onRepositoryContent(name);
     if ('tag' in reference) await this.tags.set(name, reference.tag, digest);
     this.bytesCache.set(digest.text, bytes);
     return { digest, subject: manifest.subject?.digest };

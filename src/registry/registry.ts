@@ -2,6 +2,7 @@ import type { StorageDriver } from '../storage/driver.js';
 import type { BlobDescriptorCache } from './blob-descriptor-cache.js';
 import { BlobStore } from './blob-store.js';
 import { Catalog } from './catalog.js';
+import { CatalogIndex } from './catalog-index.js';
 import { ManifestStore } from './manifest-store.js';
 import { Referrers } from './referrers.js';
 import { repositoryExists } from './repository.js';
@@ -24,6 +25,8 @@ export interface RegistryOptions {
    * the registry objects themselves do not check it, so offline tools still work.
    */
   readOnly?: boolean;
+  /** Told when a background refresh of the catalog index fails (the request that started it has its answer already). */
+  onCatalogRefreshError?: (error: unknown) => void;
 }
 
 /** What a registry is, independent of HTTP: one object per storage driver. */
@@ -33,18 +36,36 @@ export class Registry {
   readonly tags: TagStore;
   readonly manifests: ManifestStore;
   readonly referrers: Referrers;
+  /** The exact walk of the storage tree (garbage collection, usage). */
   readonly catalog: Catalog;
+  /** What `_catalog` pages come from, on drivers with change tokens (see catalog-index.ts). */
+  private readonly catalogIndex: CatalogIndex | undefined;
 
   constructor(
     readonly driver: StorageDriver,
     readonly options: RegistryOptions,
   ) {
-    this.blobs = new BlobStore(driver, options.blobDescriptors);
+    const changeToken = driver.changeToken?.bind(driver);
+    this.catalogIndex = changeToken
+      ? new CatalogIndex(driver, changeToken, { onRefreshError: options.onCatalogRefreshError })
+      : undefined;
+    const noteRepository = (name: string) => this.catalogIndex?.noteRepository(name);
+    this.blobs = new BlobStore(driver, options.blobDescriptors, noteRepository);
     this.uploads = new UploadSessions(driver, this.blobs);
     this.tags = new TagStore(driver);
-    this.manifests = new ManifestStore(driver, this.blobs, this.tags);
+    this.manifests = new ManifestStore(driver, this.blobs, this.tags, noteRepository);
     this.referrers = new Referrers(this.manifests);
     this.catalog = new Catalog(driver);
+  }
+
+  /** Every repository name in code-point order, for `_catalog`. */
+  async repositories(): Promise<readonly string[]> {
+    return this.catalogIndex ? await this.catalogIndex.current() : await this.catalog.all();
+  }
+
+  /** Builds the catalog index in the background (at start-up), so the first `_catalog` page need not wait for it. */
+  warmUp(): void {
+    this.catalogIndex?.warmUp();
   }
 
   /** True when the repository holds content (layers or manifests). */
@@ -54,6 +75,8 @@ export class Registry {
 
   /** Deletes a whole repository (see repository-delete.ts); blob content stays for garbage collection. */
   async deleteRepository(name: string): Promise<RepositoryDeleteResult> {
-    return await deleteRepository(this.driver, name, { deleteEnabled: this.options.deleteEnabled });
+    const result = await deleteRepository(this.driver, name, { deleteEnabled: this.options.deleteEnabled });
+    this.catalogIndex?.forgetRepository(name);
+    return result;
   }
 }

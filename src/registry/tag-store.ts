@@ -1,11 +1,27 @@
 import type { Digest } from '../protocol/digest.js';
 import { isValidTag } from '../protocol/names.js';
-import type { StorageDriver } from '../storage/driver.js';
+import { isNotFound, type StorageDriver } from '../storage/driver.js';
+import { BoundedCache } from './bounded-cache.js';
 import { paths } from '../storage/paths.js';
 import { deleteIfPresent, exists, listOrEmpty, readLink, writeLink } from './links.js';
 
+/** What one repository's tag directory held when last listed. */
+interface TagListing {
+  /** The directory's change token then; undefined when the driver could not vouch for it. */
+  readonly token: string | undefined;
+  /** Tags with a current link, in code-point order. */
+  readonly tags: readonly string[];
+  /** Tag directories without a current link yet: a push between its two link writes, or a crash. */
+  readonly pending: readonly string[];
+}
+
+/** Repositories whose last tag listing is kept (a few hundred bytes each, more with many tags). */
+const listingsKept = 1000;
+
 /** Tags of a repository: `_manifests/tags/<tag>/current/link` names the digest a tag points at. */
 export class TagStore {
+  private readonly listings = new BoundedCache<TagListing>(listingsKept);
+
   constructor(private readonly driver: StorageDriver) {}
 
   /** The digest the tag points at, or undefined. */
@@ -16,11 +32,37 @@ export class TagStore {
   /**
    * Every tag of the repository, in code-point order. A tag directory without a readable current
    * link (a write cut short by a crash) is not a tag.
+   *
+   * Listing a tag directory is one readdir plus one check per tag: too slow for every page of
+   * a large repository. So the last listing is kept, and used again while the driver's change
+   * token of the directory is the same (any tag added or removed, by any process, changes it).
+   * When it changed, the directory is read again but only new names are checked: a name still
+   * listed was a tag before and stays one, since removing a tag removes its directory.
    */
-  async list(name: string): Promise<string[]> {
-    const names = (await listOrEmpty(this.driver, paths.tags(name))).filter(isValidTag);
-    const present = await Promise.all(names.map((tag) => exists(this.driver, paths.tagCurrentLink(name, tag))));
-    return names.filter((_, i) => present[i]);
+  async list(name: string): Promise<readonly string[]> {
+    const directory = paths.tags(name);
+    const token = await this.tokenOf(directory);
+    const previous = this.listings.get(name);
+    if (token !== undefined && previous?.token === token && previous.pending.length === 0) return previous.tags;
+    const known = new Set(previous?.tags);
+    const names = (await listOrEmpty(this.driver, directory)).filter(isValidTag);
+    const unknown = names.filter((tag) => !known.has(tag));
+    const present = await Promise.all(unknown.map((tag) => exists(this.driver, paths.tagCurrentLink(name, tag))));
+    const confirmed = new Set(unknown.filter((_, i) => present[i]));
+    const tags = names.filter((tag) => known.has(tag) || confirmed.has(tag));
+    const pending = unknown.filter((_, i) => !present[i]);
+    this.listings.set(name, { token, tags, pending });
+    return tags;
+  }
+
+  private async tokenOf(directory: string): Promise<string | undefined> {
+    if (!this.driver.changeToken) return undefined;
+    try {
+      return await this.driver.changeToken(directory);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
   }
 
   /** Points the tag at digest. The history entry goes first, so `current` never names an unrecorded digest. */

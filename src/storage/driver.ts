@@ -70,6 +70,15 @@ export interface StorageDriver {
    * check that the file exists.
    */
   redirectURL?(path: string): Promise<string | undefined>;
+
+  /**
+   * Optional: a cheap value that changes whenever the entries of the directory at path change
+   * (an entry added or removed; not a change inside an entry), so a listing can be cached and
+   * checked with one call instead of read again. Undefined when the driver cannot promise that
+   * for the directory right now (it changed too recently to tell one change from the next);
+   * drivers without the method are always listed. PathNotFoundError when missing.
+   */
+  changeToken?(path: string): Promise<string | undefined>;
 }
 
 export interface ReadOptions {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import * as fs from 'node:fs/promises';
+import * as fs from './fs-calls.js';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -18,6 +18,9 @@ import {
 
 /** Read buffer for blob streams: large reads cut syscalls and event-loop turns per byte served. */
 const readChunkSize = 1024 * 1024;
+
+/** How long a directory must have been unchanged before changeToken vouches for it. */
+const settleMs = 1000;
 
 /**
  * Stores files under a root directory on the local disk, one driver path to one file, so the
@@ -39,7 +42,7 @@ export class FilesystemDriver implements StorageDriver {
   }
 
   async getContent(path: string): Promise<Buffer> {
-    return await this.wrap(path, () => fs.readFile(this.full(path)), { fileOnly: true });
+    return await this.wrap(path, () => fs.readWhole(this.full(path)), { fileOnly: true });
   }
 
   async putContent(path: string, content: Uint8Array): Promise<void> {
@@ -58,21 +61,16 @@ export class FilesystemDriver implements StorageDriver {
   async reader(path: string, options: ReadOptions = {}): Promise<Readable> {
     const full = this.full(path);
     const offset = options.offset ?? 0;
-    const handle = await this.wrap(path, () => fs.open(full, 'r'));
+    const fd = await this.wrap(path, () => fs.open(full, 'r'));
     try {
-      const info = await handle.stat();
+      const info = await fs.fstat(fd);
       // open(2) succeeds on a directory, but there is no file to read at path.
       if (info.isDirectory()) throw new PathNotFoundError(path);
       if (offset > info.size) throw new InvalidOffsetError(path, offset);
-      // The stream owns the handle from here and closes it when done or destroyed.
-      return createReadStream('', {
-        fd: handle,
-        start: offset,
-        end: options.end,
-        highWaterMark: readChunkSize,
-      });
+      // The stream owns the descriptor from here and closes it when done or destroyed.
+      return createReadStream('', { fd, start: offset, end: options.end, highWaterMark: readChunkSize });
     } catch (error) {
-      await handle.close();
+      await fs.close(fd);
       throw error;
     }
   }
@@ -80,9 +78,15 @@ export class FilesystemDriver implements StorageDriver {
   async writer(path: string, options: WriteOptions = {}): Promise<FileWriter> {
     const full = this.full(path);
     await mkdirFor(full);
-    const handle = await fs.open(full, options.append ? 'a' : 'w');
-    const initial = (await handle.stat()).size;
-    const stream = createWriteStream('', { fd: handle, highWaterMark: readChunkSize });
+    const fd = await fs.open(full, options.append ? 'a' : 'w');
+    let initial: number;
+    try {
+      initial = (await fs.fstat(fd)).size;
+    } catch (error) {
+      await fs.close(fd);
+      throw error;
+    }
+    const stream = createWriteStream('', { fd, highWaterMark: readChunkSize });
     return {
       stream,
       get size() {
@@ -101,6 +105,23 @@ export class FilesystemDriver implements StorageDriver {
   async stat(path: string): Promise<FileInfo> {
     const info = await this.wrap(path, () => fs.stat(this.full(path)));
     return { size: info.size, modTime: info.mtime, isDirectory: info.isDirectory() };
+  }
+
+  /**
+   * The directory's inode, link count, mtime and ctime. Adding or removing an entry updates
+   * mtime and ctime, but with the kernel's coarse clock two changes within one tick can leave
+   * the same times: so a directory changed less than `settleMs` ago has no token (it is listed
+   * every time until it has been quiet that long). The link count, which counts subdirectories,
+   * catches most changes within a tick anyway. On a shared file system (NFS) the server's clock
+   * sets mtime: it must agree with this host's within `settleMs`.
+   */
+  async changeToken(path: string): Promise<string | undefined> {
+    const info = await this.wrap(path, () => fs.stat(this.full(path), { bigint: true }));
+    if (!info.isDirectory()) throw new PathNotFoundError(path);
+    // Entry changes set mtime and ctime together; ctime alone moves on metadata changes, which
+    // the token includes but which cannot hide an entry change.
+    if (BigInt(Date.now() - settleMs) * 1_000_000n < info.mtimeNs) return undefined;
+    return `${info.ino}:${info.nlink}:${info.mtimeNs}:${info.ctimeNs}`;
   }
 
   async list(path: string): Promise<string[]> {

@@ -2,7 +2,7 @@ import { repositoryScope } from '../../auth/scope.js';
 import { mediaTypes } from '../../protocol/media-types.js';
 import { RegistryError } from '../../protocol/errors.js';
 import type { RequestContext } from '../context.js';
-import { nextLink, parsePageRequest, takePage } from '../pagination.js';
+import { nextLink, parsePageRequest, takePage, visiblePage } from '../pagination.js';
 import { replyJson } from '../respond.js';
 import { routeDigest } from './blobs.js';
 
@@ -38,8 +38,9 @@ export async function listCatalog(ctx: RequestContext): Promise<void> {
   const { n, last } = parsePageRequest(ctx.url);
   const limit = Math.min(n ?? defaultCatalogPage, maxPageSize);
   // Only what the caller may pull is listed (everything, without access rules).
-  const visible = (await ctx.registry.catalog.all()).filter((repo) => ctx.grant.allows(repositoryScope(repo, 'pull')));
-  const page = takePage(visible, limit, last);
+  const page = visiblePage(await ctx.registry.repositories(), limit, last, (repo) =>
+    ctx.grant.allows(repositoryScope(repo, 'pull')),
+  );
   const headers: Record<string, string> = {};
   if (page.more && limit > 0) headers.Link = nextLink(ctx.location('/v2/_catalog'), limit, page.entries.at(-1)!);
   replyJson(ctx.res, 200, { repositories: page.entries }, headers);
