@@ -23,7 +23,7 @@ program
     '\nREGISTRY_* environment variables override keys of the file, as in Distribution:\n' +
       '  REGISTRY_HTTP_ADDR=127.0.0.1:5000 REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/srv/registry berth serve config.yml',
   )
-  .option('--workers <n>', 'worker processes serving the same address and storage (http.workers; default: one per core)', parseWorkers)
+  .option('--workers <n>', 'worker processes serving the same address and storage (http.workers; default: one per core but one)', parseWorkers)
   .action(async (config: string | undefined, options: { workers?: number }) => {
     await serve(config, { workers: options.workers });
   });

@@ -83,7 +83,7 @@ export interface ServeOptions {
 
 /**
  * `berth serve [config.yml]`: runs the registry until SIGTERM or SIGINT. With more than one
- * worker (`http.workers` or `--workers`; default: one per core) this process is the primary of
+ * worker (`http.workers` or `--workers`; default: one per core but one) this process is the primary of
  * a node:cluster: it checks the configuration once, forks the workers, which all accept on the
  * same address and serve the same storage, replaces a worker that dies, and on SIGTERM lets
  * every worker drain as a single process would, then exits 0.
@@ -130,7 +130,7 @@ function startUploadPurger(config: Config, driver: StorageDriver, log: Logger): 
   return purger;
 }
 
-/** `--workers` / `http.workers`, or one per core; always 1 for the inmemory driver. */
+/** `--workers` / `http.workers`, or defaultWorkers(); always 1 for the inmemory driver. */
 function workerCount(config: Config, flag: number | undefined, log: Logger): number {
   const asked = flag ?? config.http.workers;
   if (config.storage.inmemory) {
@@ -139,7 +139,16 @@ function workerCount(config: Config, flag: number | undefined, log: Logger): num
     }
     return 1;
   }
-  return asked ?? availableParallelism();
+  return asked ?? defaultWorkers();
+}
+
+/**
+ * One worker per core but one: the kernel's network and disk work, the thread pool (file
+ * I/O) and the clients on the same machine need a core too. Measured on 2 cores, a second
+ * worker added about 5% to small-request throughput and 170 MiB of memory (BENCHMARKS.md).
+ */
+export function defaultWorkers(): number {
+  return Math.max(1, availableParallelism() - 1);
 }
 
 /** A running server in this process. */

@@ -59,7 +59,7 @@ export const httpSchema = section({
   h2c: section({ enabled: flag.default(false) }).prefault({}),
   /**
    * Berth: worker processes serving the same address and storage (`serve --workers` overrides
-   * it). Unset: one per core, as the machine running `serve` counts them, which is why the
+   * it). Unset: one per core but one (at least one), as the machine running `serve` counts them, which is why the
    * default is not written here. The inmemory driver always runs one.
    */
   workers: int.min(1, { error: 'must be at least 1' }).optional(),
