@@ -26,23 +26,16 @@ export function parsePageRequest(url: URL): PageRequest {
 }
 
 /**
- * Takes one page of a list sorted in code-point order: the entries after `last`, at most
- * `limit`, and whether more follow. A binary search, so a page costs the same at any depth.
+ * Takes one page of a list sorted in code-point order: the entries after `last` that pass
+ * `visible` (what the caller may see), at most `limit`, and whether more follow. The start is
+ * found by binary search and the scan stops once the page is full, so a page costs the same at
+ * any depth of the list.
  */
-export function takePage(sorted: readonly string[], limit: number, last?: string): { entries: string[]; more: boolean } {
-  const start = last === undefined ? 0 : firstAfter(sorted, last);
-  return { entries: sorted.slice(start, start + limit), more: sorted.length - start > limit };
-}
-
-/**
- * Like takePage, keeping only the entries that pass `visible` (what the caller may see): the
- * scan starts at `last` and stops once the page is full, so a page never walks the whole list.
- */
-export function visiblePage(
+export function takePage(
   sorted: readonly string[],
   limit: number,
-  last: string | undefined,
-  visible: (entry: string) => boolean,
+  last?: string,
+  visible: (entry: string) => boolean = () => true,
 ): { entries: string[]; more: boolean } {
   const entries: string[] = [];
   for (let i = last === undefined ? 0 : firstAfter(sorted, last); i < sorted.length; i++) {

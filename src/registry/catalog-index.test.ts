@@ -46,7 +46,7 @@ describe('CatalogIndex', () => {
     const driver = await storage();
     const other = new Registry(driver, { deleteEnabled: true });
     await other.blobs.link('one', digest);
-    const index = new CatalogIndex(driver, (path) => driver.changeToken(path), { refreshMs: 0 });
+    const index = new CatalogIndex(driver, { refreshMs: 0 });
     assert.deepEqual(await index.current(), ['one']);
     await other.blobs.link('two/nested', digest);
     await eventually(async () => (await index.current()).includes('two/nested'), 'the new repository was listed');
@@ -65,7 +65,7 @@ describe('CatalogIndex', () => {
 
   test('a note taken while a walk runs is not lost when the walk ends', async () => {
     const driver = await storage();
-    const index = new CatalogIndex(driver, (path) => driver.changeToken(path), { refreshMs: 0 });
+    const index = new CatalogIndex(driver, { refreshMs: 0 });
     const walk = index.current();
     index.noteRepository('written/during/walk');
     await walk;

@@ -1,14 +1,12 @@
-import { byCodePoint, isNotFound, type StorageDriver } from '../storage/driver.js';
-import { paths } from '../storage/paths.js';
-import { isRepositoryListing } from './repository.js';
+import { byCodePoint, type StorageDriver } from '../storage/driver.js';
+import { Catalog } from './catalog.js';
+import { changeTokenOf, listOrEmpty } from './links.js';
 import { firstAfter } from './sorted-names.js';
 
-/** What one directory under `repositories/` held when last read. */
-interface DirectoryListing {
+/** What one directory under `repositories/` held when last read, and its change token then. */
+interface KeptListing {
   readonly token: string;
-  readonly isRepository: boolean;
-  /** Children that may be (or hold) repositories: names never start with `_`. */
-  readonly nested: readonly string[];
+  readonly children: readonly string[];
 }
 
 export interface CatalogIndexOptions {
@@ -17,9 +15,6 @@ export interface CatalogIndexOptions {
   /** Called with what went wrong when a background refresh fails (the old list is kept). */
   onRefreshError?: (error: unknown) => void;
 }
-
-/** Directories read at once during a walk: enough to keep the thread pool busy, no more. */
-const walkConcurrency = 32;
 
 /**
  * The sorted list of repositories that `_catalog` pages are cut from, so that a page costs a
@@ -45,14 +40,13 @@ export class CatalogIndex {
   private walkedAt = Number.NEGATIVE_INFINITY;
   private lastWalkMs = 0;
   private walking: Promise<void> | undefined;
-  private directories = new Map<string, DirectoryListing>();
+  private directories = new Map<string, KeptListing>();
   /** Notes taken while a walk runs, applied over its result (it may have read too early). */
   private notesDuringWalk = new Map<string, boolean>();
   private readonly refreshMs: number;
 
   constructor(
     private readonly driver: StorageDriver,
-    private readonly changeToken: (path: string) => Promise<string | undefined>,
     private readonly options: CatalogIndexOptions = {},
   ) {
     this.refreshMs = options.refreshMs ?? 2000;
@@ -95,26 +89,12 @@ export class CatalogIndex {
     return this.walking;
   }
 
+  /** The same walk as the exact catalog, over listings kept while their change token holds. */
   private async walk(): Promise<void> {
     const started = Date.now();
     this.notesDuringWalk = new Map();
-    const seen = new Map<string, DirectoryListing>();
-    const found: string[] = [];
-    let level = [''];
-    while (level.length > 0) {
-      const next: string[] = [];
-      for (let i = 0; i < level.length; i += walkConcurrency) {
-        const batch = level.slice(i, i + walkConcurrency);
-        const listings = await Promise.all(batch.map((prefix) => this.read(prefix, seen)));
-        listings.forEach((listing, j) => {
-          if (!listing) return;
-          const prefix = batch[j]!;
-          if (listing.isRepository) found.push(prefix);
-          for (const child of listing.nested) next.push(prefix ? `${prefix}/${child}` : child);
-        });
-      }
-      level = next;
-    }
+    const seen = new Map<string, KeptListing>();
+    const found = await new Catalog(this.driver, (directory) => this.read(directory, seen)).all();
     for (const [name, present] of this.notesDuringWalk) {
       if (present) found.push(name);
     }
@@ -127,28 +107,17 @@ export class CatalogIndex {
     this.lastWalkMs = this.walkedAt - started;
   }
 
-  /** One directory's listing: from the last walk when its change token is the same. */
-  private async read(prefix: string, seen: Map<string, DirectoryListing>): Promise<DirectoryListing | undefined> {
-    const directory = prefix ? `${paths.repositoriesRoot}/${prefix}` : paths.repositoriesRoot;
-    try {
-      const token = await this.changeToken(directory);
-      const previous = this.directories.get(directory);
-      if (token !== undefined && previous?.token === token) {
-        seen.set(directory, previous);
-        return previous;
-      }
-      const children = await this.driver.list(directory);
-      const listing = {
-        token: token ?? '',
-        isRepository: isRepositoryListing(children),
-        nested: children.filter((child) => !child.startsWith('_')),
-      };
-      // A directory too freshly changed to have a token is read again next time.
-      if (token !== undefined) seen.set(directory, listing);
-      return listing;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
+  /** One directory's entries: the last walk's when its change token is the same. */
+  private async read(directory: string, seen: Map<string, KeptListing>): Promise<readonly string[]> {
+    const token = await changeTokenOf(this.driver, directory);
+    const previous = this.directories.get(directory);
+    if (token !== undefined && previous?.token === token) {
+      seen.set(directory, previous);
+      return previous.children;
     }
+    const children = await listOrEmpty(this.driver, directory);
+    // A directory too freshly changed to have a token is read again next time.
+    if (token !== undefined) seen.set(directory, { token, children });
+    return children;
   }
 }

@@ -10,7 +10,11 @@ import { isRepositoryListing } from './repository.js';
  * repository too.
  */
 export class Catalog {
-  constructor(private readonly driver: StorageDriver) {}
+  /** list: how a directory is read (the catalog index passes one that reuses unchanged listings). */
+  constructor(
+    driver: StorageDriver,
+    private readonly list: (directory: string) => Promise<readonly string[]> = (directory) => listOrEmpty(driver, directory),
+  ) {}
 
   /** Every repository name, in code-point order. */
   async all(): Promise<string[]> {
@@ -21,7 +25,7 @@ export class Catalog {
 
   private async walk(prefix: string, found: string[]): Promise<void> {
     const directory = prefix ? `${paths.repositoriesRoot}/${prefix}` : paths.repositoriesRoot;
-    const children = await listOrEmpty(this.driver, directory);
+    const children = await this.list(directory);
     if (isRepositoryListing(children)) found.push(prefix);
     // Name components never start with `_`, so `_layers`, `_manifests` and `_uploads` are skipped.
     const nested = children.filter((child) => !child.startsWith('_'));

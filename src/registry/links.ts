@@ -42,6 +42,20 @@ export async function deleteIfPresent(driver: StorageDriver, path: string): Prom
   }
 }
 
+/**
+ * The driver's change token of a directory (see StorageDriver.changeToken): undefined when the
+ * driver has none, cannot vouch for the directory right now, or the directory is missing.
+ */
+export async function changeTokenOf(driver: StorageDriver, path: string): Promise<string | undefined> {
+  if (!driver.changeToken) return undefined;
+  try {
+    return await driver.changeToken(path);
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
 /** Lists a directory; a missing directory is an empty list. */
 export async function listOrEmpty(driver: StorageDriver, path: string): Promise<string[]> {
   try {

@@ -45,9 +45,8 @@ export class Registry {
     readonly driver: StorageDriver,
     readonly options: RegistryOptions,
   ) {
-    const changeToken = driver.changeToken?.bind(driver);
-    this.catalogIndex = changeToken
-      ? new CatalogIndex(driver, changeToken, { onRefreshError: options.onCatalogRefreshError })
+    this.catalogIndex = driver.changeToken
+      ? new CatalogIndex(driver, { onRefreshError: options.onCatalogRefreshError })
       : undefined;
     const noteRepository = (name: string) => this.catalogIndex?.noteRepository(name);
     this.blobs = new BlobStore(driver, options.blobDescriptors, noteRepository);

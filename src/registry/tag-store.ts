@@ -1,9 +1,9 @@
 import type { Digest } from '../protocol/digest.js';
 import { isValidTag } from '../protocol/names.js';
-import { isNotFound, type StorageDriver } from '../storage/driver.js';
+import type { StorageDriver } from '../storage/driver.js';
 import { BoundedCache } from './bounded-cache.js';
 import { paths } from '../storage/paths.js';
-import { deleteIfPresent, exists, listOrEmpty, readLink, writeLink } from './links.js';
+import { changeTokenOf, deleteIfPresent, exists, listOrEmpty, readLink, writeLink } from './links.js';
 
 /** What one repository's tag directory held when last listed. */
 interface TagListing {
@@ -41,7 +41,7 @@ export class TagStore {
    */
   async list(name: string): Promise<readonly string[]> {
     const directory = paths.tags(name);
-    const token = await this.tokenOf(directory);
+    const token = await changeTokenOf(this.driver, directory);
     const previous = this.listings.get(name);
     if (token !== undefined && previous?.token === token && previous.pending.length === 0) return previous.tags;
     const known = new Set(previous?.tags);
@@ -53,16 +53,6 @@ export class TagStore {
     const pending = unknown.filter((_, i) => !present[i]);
     this.listings.set(name, { token, tags, pending });
     return tags;
-  }
-
-  private async tokenOf(directory: string): Promise<string | undefined> {
-    if (!this.driver.changeToken) return undefined;
-    try {
-      return await this.driver.changeToken(directory);
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
   }
 
   /** Points the tag at digest. The history entry goes first, so `current` never names an unrecorded digest. */

@@ -2,7 +2,7 @@ import { repositoryScope } from '../../auth/scope.js';
 import { mediaTypes } from '../../protocol/media-types.js';
 import { RegistryError } from '../../protocol/errors.js';
 import type { RequestContext } from '../context.js';
-import { nextLink, parsePageRequest, takePage, visiblePage } from '../pagination.js';
+import { nextLink, parsePageRequest, takePage } from '../pagination.js';
 import { replyJson } from '../respond.js';
 import { routeDigest } from './blobs.js';
 
@@ -38,7 +38,7 @@ export async function listCatalog(ctx: RequestContext): Promise<void> {
   const { n, last } = parsePageRequest(ctx.url);
   const limit = Math.min(n ?? defaultCatalogPage, maxPageSize);
   // Only what the caller may pull is listed (everything, without access rules).
-  const page = visiblePage(await ctx.registry.repositories(), limit, last, (repo) =>
+  const page = takePage(await ctx.registry.repositories(), limit, last, (repo) =>
     ctx.grant.allows(repositoryScope(repo, 'pull')),
   );
   const headers: Record<string, string> = {};
