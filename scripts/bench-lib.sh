@@ -208,3 +208,32 @@ git_commit() {
 }
 
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b - a}'; }
+
+# run_regbench LIMIT_S STDOUT STDERR ARGS...: one regbench run, killed after LIMIT_S seconds,
+# in the background so that a cleanup trap can stop it (stop_regbench). Sets RUN_RC (its exit
+# status), RUN_TIMED_OUT (true/false) and RUN_WALL_S (seconds, 2 decimals).
+BENCH_PID=''
+run_regbench() {
+  local limit=$1 stdout=$2 stderr=$3 t0 t1
+  shift 3
+  t0=$(date +%s.%N)
+  timeout --kill-after=10 "$limit" "$REGBENCH" "$@" >"$stdout" 2>"$stderr" &
+  BENCH_PID=$!
+  set +e
+  wait "$BENCH_PID"
+  RUN_RC=$?
+  set -e
+  BENCH_PID=''
+  t1=$(date +%s.%N)
+  RUN_WALL_S=$(elapsed "$t0" "$t1")
+  RUN_TIMED_OUT=false
+  if [[ $RUN_RC == 124 || $RUN_RC == 137 ]]; then RUN_TIMED_OUT=true; fi
+}
+
+# stop_regbench: for cleanup traps, stops a run_regbench still going.
+stop_regbench() {
+  [[ -n $BENCH_PID ]] || return 0
+  kill -TERM "$BENCH_PID" 2>/dev/null || true
+  wait "$BENCH_PID" 2>/dev/null || true
+  BENCH_PID=''
+}

@@ -67,13 +67,9 @@ mkdir -p "$OUT/raw" "$OUT/logs"
 [[ ! -e $OUT/scale.jsonl ]] || die "$OUT/scale.jsonl already exists; choose another OUT"
 RUNS="$OUT/scale.jsonl"
 WORK=$(mktemp -d /tmp/berth-bench-scale.XXXXXX)
-BENCH_PID=''
 
 cleanup() {
-  if [[ -n $BENCH_PID ]]; then
-    kill -TERM "$BENCH_PID" 2>/dev/null || true
-    wait "$BENCH_PID" 2>/dev/null || true
-  fi
+  stop_regbench
   stop_registry
   rm -rf "$WORK"
 }
@@ -197,24 +193,14 @@ cost_run() {
   sync
   sleep 1
   echo "== pass $pass/$PASSES  $kind  $store store  $scenario" >&2
-  local rc t0 t1 alive=true
-  t0=$(date +%s.%N)
+  local alive=true
   # shellcheck disable=SC2086 # flags
-  timeout --kill-after=10 "$PHASE_TIMEOUT" "$REGBENCH" "$scenario" --url "http://$HOST:$PORT" $COST_FLAGS >"$stdout" 2>"$stderr" &
-  BENCH_PID=$!
-  set +e
-  wait "$BENCH_PID"
-  rc=$?
-  set -e
-  BENCH_PID=''
-  t1=$(date +%s.%N)
+  run_regbench "$PHASE_TIMEOUT" "$stdout" "$stderr" "$scenario" --url "http://$HOST:$PORT" $COST_FLAGS
   tree_usage "$REG_PID" || alive=false
   stop_registry
-  [[ $rc == 0 || $kind != berth ]] || FAILED=1
-  local timed_out=false
-  [[ $rc == 124 || $rc == 137 ]] && timed_out=true
-  node "$REPORT" record "$RUNS" "${meta[@]}" "exit=$rc" "timed_out=$timed_out" "registry_alive=$alive" \
-    "rss_peak_kib=$HWM" "rss_end_kib=$RSS" "cpu_s=$CPU" "wall_s=$(elapsed "$t0" "$t1")" \
+  [[ $RUN_RC == 0 || $kind != berth ]] || FAILED=1
+  node "$REPORT" record "$RUNS" "${meta[@]}" "exit=$RUN_RC" "timed_out=$RUN_TIMED_OUT" "registry_alive=$alive" \
+    "rss_peak_kib=$HWM" "rss_end_kib=$RSS" "cpu_s=$CPU" "wall_s=$RUN_WALL_S" \
     "stdout=$stdout" "stderr=$stderr" "reglog=$reglog"
 }
 

@@ -39,13 +39,9 @@ SPEC="mixed --repo bench/soak --concurrency 16 --duration $DURATION --timeout 5m
 mkdir -p "$OUT/logs"
 [[ ! -e $OUT/soak.jsonl ]] || die "$OUT/soak.jsonl already exists; choose another OUT"
 WORK=$(mktemp -d /tmp/berth-bench-soak.XXXXXX)
-BENCH_PID=''
 
 cleanup() {
-  if [[ -n $BENCH_PID ]]; then
-    kill -TERM "$BENCH_PID" 2>/dev/null || true
-    wait "$BENCH_PID" 2>/dev/null || true
-  fi
+  stop_regbench
   stop_rss_sampler
   stop_registry
   rm -rf "$WORK"
@@ -68,24 +64,14 @@ start_server "$reglog" "http://$HOST:$PORT/v2/" "${REG_CMD[@]}" || die "Berth: $
 say "results in $OUT; $SPEC against Berth on port $PORT (pid $REG_PID), RSS every ${INTERVAL}s"
 
 start_rss_sampler "$REG_PID" "$INTERVAL" "$OUT/rss.csv"
-t0=$(date +%s.%N)
 # shellcheck disable=SC2086 # the scenario and its flags
-timeout --kill-after=10 "$RUN_TIMEOUT" "$REGBENCH" $SPEC --url "http://$HOST:$PORT" >"$OUT/regbench.json" 2>"$OUT/logs/regbench.log" &
-BENCH_PID=$!
-set +e
-wait "$BENCH_PID"
-rc=$?
-set -e
-BENCH_PID=''
-t1=$(date +%s.%N)
+run_regbench "$RUN_TIMEOUT" "$OUT/regbench.json" "$OUT/logs/regbench.log" $SPEC --url "http://$HOST:$PORT"
 stop_rss_sampler
 alive=true
 tree_usage "$REG_PID" || alive=false
 stop_registry
-timed_out=false
-[[ $rc == 124 || $rc == 137 ]] && timed_out=true
-node "$REPORT" record "$OUT/soak.jsonl" kind=berth id=soak scenario=mixed "flags=$SPEC" "exit=$rc" "timed_out=$timed_out" \
-  "registry_alive=$alive" "rss_peak_kib=$HWM" "rss_end_kib=$RSS" "cpu_s=$CPU" "wall_s=$(elapsed "$t0" "$t1")" \
+node "$REPORT" record "$OUT/soak.jsonl" kind=berth id=soak scenario=mixed "flags=$SPEC" "exit=$RUN_RC" "timed_out=$RUN_TIMED_OUT" \
+  "registry_alive=$alive" "rss_peak_kib=$HWM" "rss_end_kib=$RSS" "cpu_s=$CPU" "wall_s=$RUN_WALL_S" \
   "rss_csv=$OUT/rss.csv" "stdout=$OUT/regbench.json" "stderr=$OUT/logs/regbench.log" "reglog=$reglog"
 node "$REPORT" meta "$OUT/meta.json" "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)"
 

@@ -97,16 +97,11 @@ mkdir -p "$OUT/raw" "$OUT/logs"
 [[ ! -e $OUT/runs.jsonl ]] || die "$OUT/runs.jsonl already exists; choose another OUT"
 RUNS="$OUT/runs.jsonl"
 WORK=$(mktemp -d /tmp/berth-bench-work.XXXXXX)
-BENCH_PID=''
 RAW_FILE=''
 RAW_DIGEST=''
 
 cleanup() {
-  if [[ -n $BENCH_PID ]]; then
-    kill -TERM "$BENCH_PID" 2>/dev/null || true
-    wait "$BENCH_PID" 2>/dev/null || true
-    BENCH_PID=''
-  fi
+  stop_regbench
   stop_rss_sampler
   stop_registry
   if [[ $STORAGE == s3 && -d $WORK/ceph ]]; then bash "$ROOT/scripts/services/ceph-down.sh" "$WORK/ceph" >/dev/null 2>&1 || true; fi
@@ -229,22 +224,13 @@ run_one() {
   fi
   sync
   sleep 1
-  local t0 t1 rc rss_csv=''
+  local rss_csv=''
   if [[ $scenario == mixed ]]; then
     rss_csv="$OUT/raw/$tag.rss.csv"
     start_rss_sampler "$REG_PID" "$MIXED_RSS_INTERVAL" "$rss_csv"
   fi
-  t0=$(date +%s.%N)
   # shellcheck disable=SC2086 # $spec is the scenario followed by its flags
-  timeout --kill-after=10 "$RUN_TIMEOUT" "$REGBENCH" $spec --url "$url" $COMMON_FLAGS \
-    >"$stdout" 2>"$stderr" &
-  BENCH_PID=$!
-  set +e
-  wait "$BENCH_PID"
-  rc=$?
-  set -e
-  BENCH_PID=''
-  t1=$(date +%s.%N)
+  run_regbench "$RUN_TIMEOUT" "$stdout" "$stderr" $spec --url "$url" $COMMON_FLAGS
   stop_rss_sampler
   local alive=true
   # The registry with its worker processes: memory as the sum of each process's peak (an upper
@@ -252,10 +238,8 @@ run_one() {
   tree_usage "$REG_PID" || alive=false
   stop_registry
   if [[ $STORAGE == s3 ]]; then node "$ROOT/scripts/bench-s3-clean.mjs" "bench/$tag" >>"$reglog" 2>&1 || true; fi
-  local timed_out=false
-  [[ $rc == 124 || $rc == 137 ]] && timed_out=true
-  node "$REPORT" record "$RUNS" "${meta[@]}" "exit=$rc" "timed_out=$timed_out" "registry_alive=$alive" \
-    "rss_peak_kib=$HWM" "rss_end_kib=$RSS" "cpu_s=$CPU" "wall_s=$(elapsed "$t0" "$t1")" \
+  node "$REPORT" record "$RUNS" "${meta[@]}" "exit=$RUN_RC" "timed_out=$RUN_TIMED_OUT" "registry_alive=$alive" \
+    "rss_peak_kib=$HWM" "rss_end_kib=$RSS" "cpu_s=$CPU" "wall_s=$RUN_WALL_S" \
     ${rss_csv:+"rss_csv=$rss_csv"} "stdout=$stdout" "stderr=$stderr" "reglog=$reglog"
 }
 
