@@ -426,17 +426,27 @@ function metaLines(meta, w) {
   if (meta.dist_stale) w('- **warning: dist/ was older than src/ when the run started; the figures may not be those of the current source**');
 }
 
-/** bench-scale.sh's summary: startup, index build and page times by store size, cost growth. */
-function scaleReport(dir) {
-  const { file, runs, broken } = loadRuns(path.join(dir, 'scale.jsonl'));
+/**
+ * What a summary (scale, soak) starts from: the runs of DIR/NAME, DIR/meta.json when there is
+ * one, and the lines written so far. Undefined (after saying so) when there are no runs.
+ */
+function openSummary(dir, name) {
+  const { file, runs, broken } = loadRuns(path.join(dir, name));
   if (runs.length === 0) {
     process.stderr.write(`bench-report: no runs in ${file}\n`);
-    return 2;
+    return undefined;
   }
   const metaFile = path.join(dir, 'meta.json');
   const meta = fs.existsSync(metaFile) ? JSON.parse(readText(metaFile)) : null;
   const out = [];
-  const w = (line = '') => out.push(line);
+  return { runs, broken, meta, out, w: (line = '') => out.push(line) };
+}
+
+/** bench-scale.sh's summary: startup, index build and page times by store size, cost growth. */
+function scaleReport(dir) {
+  const report = openSummary(dir, 'scale.jsonl');
+  if (!report) return 2;
+  const { runs, broken, meta, out, w } = report;
   let failed = broken.length > 0;
   w('## Berth at scale (bench-scale.sh)');
   w();
@@ -519,15 +529,9 @@ function scaleReport(dir) {
 
 /** bench-soak.sh's summary: memory over a long mixed run. */
 function soakReport(dir) {
-  const { file, runs } = loadRuns(path.join(dir, 'soak.jsonl'));
-  if (runs.length === 0) {
-    process.stderr.write(`bench-report: no runs in ${file}\n`);
-    return 2;
-  }
-  const metaFile = path.join(dir, 'meta.json');
-  const meta = fs.existsSync(metaFile) ? JSON.parse(readText(metaFile)) : null;
-  const out = [];
-  const w = (line = '') => out.push(line);
+  const report = openSummary(dir, 'soak.jsonl');
+  if (!report) return 2;
+  const { runs, meta, out, w } = report;
   const r = runs[runs.length - 1];
   const s = r.rss_series;
   w('## Berth soak (bench-soak.sh)');
