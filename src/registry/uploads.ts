@@ -98,8 +98,9 @@ export class UploadSessions {
     finalChunk?: { source: Readable; options: ChunkOptions },
   ): Promise<BlobDescriptor> {
     return await this.mutex.run(key(name, id), async () => {
-      if (finalChunk) await this.appendLocked(name, id, finalChunk.source, finalChunk.options);
-      const size = await this.size(name, id);
+      const size = finalChunk
+        ? await this.appendLocked(name, id, finalChunk.source, finalChunk.options)
+        : await this.size(name, id);
       const state = await this.hashState(name, id, size, expected.algorithm);
       const actual = digestOf(state.hash.copy(), expected.algorithm);
       if (actual.text !== expected.text) {

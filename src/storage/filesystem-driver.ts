@@ -49,9 +49,8 @@ export class FilesystemDriver implements StorageDriver {
   async putContent(path: string, content: Uint8Array): Promise<void> {
     const target = this.full(path);
     const temporary = temporaryName(target);
-    await mkdirFor(target);
     try {
-      await fs.writeFile(temporary, content);
+      await inDirectoryOf(target, () => fs.writeFile(temporary, content));
       await fs.rename(temporary, target);
     } catch (error) {
       await fs.rm(temporary, { force: true });
@@ -87,11 +86,11 @@ export class FilesystemDriver implements StorageDriver {
 
   async writer(path: string, options: WriteOptions = {}): Promise<FileWriter> {
     const full = this.full(path);
-    await mkdirFor(full);
-    const fd = await fs.open(full, options.append ? 'a' : 'w');
-    let initial: number;
+    const fd = await inDirectoryOf(full, () => fs.open(full, options.append ? 'a' : 'w'));
+    let initial = 0;
     try {
-      initial = (await fs.fstat(fd)).size;
+      // Only an append starts with bytes already there; 'w' truncates.
+      if (options.append) initial = (await fs.fstat(fd)).size;
     } catch (error) {
       await fs.close(fd);
       throw error;
@@ -142,14 +141,13 @@ export class FilesystemDriver implements StorageDriver {
   async move(from: string, to: string): Promise<void> {
     const source = this.full(from);
     const target = this.full(to);
-    await mkdirFor(target);
-    await this.wrap(from, () => fs.rename(source, target));
+    // ENOENT from rename means either the source or the target's directory is missing: after
+    // making the directory, a second ENOENT can only be the source.
+    await this.wrap(from, () => inDirectoryOf(target, () => fs.rename(source, target)));
   }
 
   async delete(path: string): Promise<void> {
-    const full = this.full(path);
-    await this.wrap(path, () => fs.lstat(full));
-    await fs.rm(full, { recursive: true, force: true });
+    await this.wrap(path, () => removeTree(this.full(path)));
   }
 
   /**
@@ -173,8 +171,47 @@ function temporaryName(target: string): string {
   return join(dirname(target), `${temporaryPrefix}${randomBytes(8).toString('hex')}`);
 }
 
-async function mkdirFor(target: string): Promise<void> {
-  await fs.mkdir(dirname(target), { recursive: true });
+/**
+ * Runs `action`, which creates something at `target`, and when it fails with ENOENT makes the
+ * target's directory and runs it once more. Trying first saves the mkdir (and the stat that a
+ * recursive mkdir of an existing directory costs) in the common case of a directory already
+ * there, such as an upload's; a new directory costs one failed call more.
+ */
+async function inDirectoryOf<T>(target: string, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await fs.mkdir(dirname(target), { recursive: true });
+    return await action();
+  }
+}
+
+/**
+ * Removes a file, or a directory with everything in it. ENOENT when nothing is there.
+ *
+ * Why not `fs.rm(recursive)`: it stats each entry, sometimes twice, before removing it; an
+ * upload's directory (two files) cost it twelve system calls against seven here. A file is
+ * tried with unlink first; Linux answers EISDIR for a directory (and others EPERM).
+ */
+async function removeTree(full: string): Promise<void> {
+  let entries: string[];
+  try {
+    await fs.unlink(full);
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM') throw error;
+    // EPERM is also a file that may not be removed: that error, not readdir's ENOTDIR, is the answer.
+    entries = await fs.readdir(full).catch(() => Promise.reject(error));
+  }
+  await Promise.all(entries.map((name) => removeTree(join(full, name)).catch(ignoreMissing)));
+  await fs.rmdir(full);
+}
+
+/** Something already gone while removing a tree is what the removal wanted anyway. */
+function ignoreMissing(error: unknown): void {
+  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
 }
 
 /** Resolves once a write stream has flushed and closed (immediately if it already has). */

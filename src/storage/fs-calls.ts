@@ -12,12 +12,13 @@ import { promisify } from 'node:util';
  */
 export const writeFile = promisify(fs.writeFile);
 export const stat = promisify(fs.stat);
-export const lstat = promisify(fs.lstat);
 export const fstat = promisify(fs.fstat);
 export const readdir = promisify(fs.readdir);
 export const mkdir = promisify(fs.mkdir);
 export const rename = promisify(fs.rename);
 export const rm = promisify(fs.rm);
+export const unlink = promisify(fs.unlink);
+export const rmdir = promisify(fs.rmdir);
 export const open = promisify(fs.open);
 export const close = promisify(fs.close);
 
