@@ -3,6 +3,7 @@ import { parseDigest, type Digest } from '../../protocol/digest.js';
 import { RegistryError } from '../../protocol/errors.js';
 import type { RequestContext } from '../context.js';
 import { parseRangeHeader } from '../range.js';
+import { fileSliceOf, sendFileSlice } from '../file-send.js';
 import { reply } from '../respond.js';
 
 /**
@@ -72,13 +73,16 @@ export function routeDigest(ctx: RequestContext): Digest {
 }
 
 /**
- * Pipes a stream to the response; a client that goes away ends it quietly. No abort signal:
+ * Pipes a stream to the response (a local file with reused buffers, see file-send.ts); a client
+ * that goes away ends it quietly. No abort signal:
  * pipeline already destroys the file stream when the response closes early, and a signal per
  * blob GET was a visible cost in the pull profile.
  */
 async function streamOut(ctx: RequestContext, stream: NodeJS.ReadableStream): Promise<void> {
   try {
-    await pipeline(stream, ctx.res);
+    const slice = fileSliceOf(stream);
+    if (slice) await sendFileSlice(slice, ctx.res);
+    else await pipeline(stream, ctx.res);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE' && !ctx.res.writableFinished) return;
     throw error;
