@@ -1,8 +1,6 @@
-import { read, ReadStream } from 'node:fs';
 import type { ServerResponse } from 'node:http';
-import { promisify } from 'node:util';
-
-const readAt = promisify(read);
+import type { FileSlice } from '../storage/file-slice.js';
+import { read } from '../storage/fs-calls.js';
 
 /** Size of each send buffer: one read and one socket write per MiB. */
 const bufferSize = 1024 * 1024;
@@ -24,30 +22,6 @@ function giveBack(buffer: Buffer): void {
   if (freeBuffers.length < buffersKept) freeBuffers.push(buffer);
 }
 
-/** The range of an open file that a storage reader stands for, when it is one. */
-interface FileSlice {
-  /** The stream that owns the descriptor: destroying it closes the file. */
-  stream: ReadStream;
-  fd: number;
-  start: number;
-  /** Inclusive. */
-  end: number;
-}
-
-/**
- * The file range behind a stream from the filesystem driver: an fs.ReadStream made on an open
- * descriptor with an explicit range, not yet started (so nothing of it has been read).
- */
-export function fileSliceOf(stream: NodeJS.ReadableStream): FileSlice | undefined {
-  if (!(stream instanceof ReadStream)) return undefined;
-  const { fd, start, end } = stream as unknown as { fd: unknown; start: unknown; end: unknown };
-  if (typeof fd !== 'number' || typeof start !== 'number' || typeof end !== 'number' || !Number.isFinite(end)) {
-    return undefined;
-  }
-  if (stream.bytesRead > 0 || stream.readableFlowing !== null) return undefined;
-  return { stream, fd, start, end };
-}
-
 /**
  * Copies a file range to the response with two reused buffers: the next read overlaps the
  * socket write of the previous buffer, and a buffer is read into again only after its write has
@@ -66,7 +40,7 @@ export async function sendFileSlice(slice: FileSlice, res: ServerResponse): Prom
       // Buffer turn % 2 was last written two turns ago; that write completed before the last turn's began.
       const buffer = (buffers[turn % 2] ??= takeBuffer());
       const wanted = Math.min(buffer.length, slice.end - position + 1);
-      const { bytesRead } = await Promise.race([handled(readAt(slice.fd, buffer, 0, wanted, position)), gone.promise]);
+      const { bytesRead } = await Promise.race([handled(read(slice.fd, buffer, 0, wanted, position)), gone.promise]);
       if (bytesRead === 0) throw new Error(`file ended at ${position}, before the range's end ${slice.end}`);
       position += bytesRead;
       await Promise.race([previousWrite, gone.promise]);

@@ -11,8 +11,6 @@ interface TagListing {
   readonly token: string | undefined;
   /** Tags with a current link, in code-point order. */
   readonly tags: readonly string[];
-  /** The same tags as a set, kept for the next re-read (which compares every name with them). */
-  readonly known: ReadonlySet<string>;
   /** Tag directories without a current link yet: a push between its two link writes, or a crash. */
   readonly pending: readonly string[];
 }
@@ -46,7 +44,7 @@ export class TagStore {
     const token = await changeTokenOf(this.driver, directory);
     const previous = this.listings.get(name);
     if (token !== undefined && previous?.token === token && previous.pending.length === 0) return previous.tags;
-    const known = previous?.known ?? new Set<string>();
+    const known = new Set(previous?.tags);
     const names = await listOrEmpty(this.driver, directory);
     // Only new names need the grammar check and the link check: known ones passed both.
     const unknown = names.filter((tag) => !known.has(tag) && isValidTag(tag));
@@ -54,8 +52,7 @@ export class TagStore {
     const confirmed = new Set(unknown.filter((_, i) => present[i]));
     const tags = names.filter((tag) => known.has(tag) || confirmed.has(tag));
     const pending = unknown.filter((_, i) => !present[i]);
-    const unchanged = previous !== undefined && pending.length === 0 && confirmed.size === 0 && tags.length === known.size;
-    this.listings.set(name, { token, tags, known: unchanged ? known : new Set(tags), pending });
+    this.listings.set(name, { token, tags, pending });
     return tags;
   }
 

@@ -22,7 +22,7 @@ export const rmdir = promisify(fs.rmdir);
 export const open = promisify(fs.open);
 export const close = promisify(fs.close);
 
-const read = promisify(fs.read);
+export const read = promisify(fs.read);
 
 /** The first read's size: links and most manifests fit, so they cost open, read and close. */
 const firstReadBytes = 16 * 1024;

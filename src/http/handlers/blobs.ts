@@ -1,9 +1,11 @@
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseDigest, type Digest } from '../../protocol/digest.js';
 import { RegistryError } from '../../protocol/errors.js';
 import type { RequestContext } from '../context.js';
 import { parseRangeHeader } from '../range.js';
-import { fileSliceOf, sendFileSlice } from '../file-send.js';
+import { fileSliceOf } from '../../storage/file-slice.js';
+import { sendFileSlice } from '../file-send.js';
 import { reply } from '../respond.js';
 
 /**
@@ -78,7 +80,7 @@ export function routeDigest(ctx: RequestContext): Digest {
  * pipeline already destroys the file stream when the response closes early, and a signal per
  * blob GET was a visible cost in the pull profile.
  */
-async function streamOut(ctx: RequestContext, stream: NodeJS.ReadableStream): Promise<void> {
+async function streamOut(ctx: RequestContext, stream: Readable): Promise<void> {
   try {
     const slice = fileSliceOf(stream);
     if (slice) await sendFileSlice(slice, ctx.res);
