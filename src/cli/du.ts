@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { storageUsage, type StorageUsage } from '../registry/usage.js';
 import { openStorage } from './offline-storage.js';
+import { humanSize } from '../units.js';
 
 /** `berth du [config.yml] [--json]`: storage used per repository (see registry/usage.ts). */
 export function duCommand(): Command {
@@ -22,9 +23,9 @@ export function duCommand(): Command {
 export function usageTable(usage: StorageUsage): string {
   const rows = [
     ['REPOSITORY', 'BLOBS', 'SIZE', 'SHARED', 'EXCLUSIVE'],
-    ...usage.repositories.map((r) => [r.name, String(r.blobs), humanBytes(r.bytes), humanBytes(r.sharedBytes), humanBytes(r.exclusiveBytes)]),
-    ['TOTAL (linked)', '', humanBytes(usage.linkedBytes), '', ''],
-    ['UNIQUE (stored)', String(usage.uniqueBlobs), humanBytes(usage.uniqueBytes), '', ''],
+    ...usage.repositories.map((r) => [r.name, String(r.blobs), humanSize(r.bytes), humanSize(r.sharedBytes), humanSize(r.exclusiveBytes)]),
+    ['TOTAL (linked)', '', humanSize(usage.linkedBytes), '', ''],
+    ['UNIQUE (stored)', String(usage.uniqueBlobs), humanSize(usage.uniqueBytes), '', ''],
   ];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   const lines = rows.map((row) =>
@@ -36,16 +37,4 @@ export function usageTable(usage: StorageUsage): string {
   const missing = usage.repositories.filter((r) => r.missing > 0);
   const notes = missing.map((r) => `note: ${r.name} links ${r.missing} blob(s) whose content is missing (counted as 0 bytes)`);
   return `${[...lines, ...notes].join('\n')}\n`;
-}
-
-/** 1536 → `1.5 KiB`; bytes below 1 KiB as they are. */
-export function humanBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
