@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { RegistryClient } from '../client/registry-client.js';
+import { referenceOf, type ImageReference } from '../client/reference.js';
+import type { BlobLocations } from './blob-locations.js';
+import { isImageManifest, isIndex, type Descriptor } from './descriptor.js';
+import type { ImageSink, ImageSource } from './image-endpoint.js';
+
+/** Small objects (configs) read whole are bounded, so a hostile registry cannot exhaust memory. */
+const maxSmallObject = 16 * 1024 * 1024;
+
+/** A repository of a registry as the source of a transfer (pull, and the left side of copy). */
+export class RegistrySource implements ImageSource {
+  /** Manifest bytes already fetched, by digest (the root is fetched to learn its descriptor). */
+  private readonly manifests = new Map<string, Buffer>();
+
+  constructor(
+    readonly client: RegistryClient,
+    readonly reference: ImageReference,
+    private readonly locations?: BlobLocations,
+  ) {}
+
+  async root(): Promise<Descriptor> {
+    const { descriptor, bytes } = await this.client.getManifest(this.reference.repository, referenceOf(this.reference));
+    this.manifests.set(descriptor.digest, bytes);
+    return descriptor;
+  }
+
+  async fetchBytes(descriptor: Descriptor): Promise<Buffer> {
+    const known = this.manifests.get(descriptor.digest);
+    if (known) return known;
+    if (isIndex(descriptor.mediaType) || isImageManifest(descriptor.mediaType)) {
+      const { bytes } = await this.client.getManifest(this.reference.repository, descriptor.digest);
+      return bytes;
+    }
+    if (descriptor.size > maxSmallObject) throw new Error(`${descriptor.digest}: ${descriptor.size} bytes is too large to read whole`);
+    const chunks: Buffer[] = [];
+    const hash = createHash(descriptor.digest.split(':')[0]!);
+    for await (const chunk of await this.client.openBlob(this.reference.repository, descriptor.digest)) {
+      chunks.push(chunk as Buffer);
+      hash.update(chunk as Buffer);
+    }
+    const bytes = Buffer.concat(chunks);
+    const digest = `${descriptor.digest.split(':')[0]}:${hash.digest('hex')}`;
+    if (digest !== descriptor.digest || bytes.length !== descriptor.size) {
+      throw new Error(`${this.client.registry}/${this.reference.repository}: blob ${descriptor.digest} arrived as ${digest} (${bytes.length} bytes)`);
+    }
+    return bytes;
+  }
+
+  async openBlob(descriptor: Descriptor, offset = 0): Promise<Readable> {
+    const stream = await this.client.openBlob(this.reference.repository, descriptor.digest, { offset });
+    await this.locations?.remember(this.client.registry, this.reference.repository, descriptor.digest);
+    return stream;
+  }
+
+  async close(): Promise<void> {}
+}
+
+export interface RegistrySinkOptions {
+  /** Upload in chunks of this many bytes (PATCH), resuming after a dropped connection; default one PUT. */
+  chunkSize?: number;
+  /** Repositories of the same registry to mount blobs from before uploading them. */
+  mountFrom?: readonly string[];
+  /** Where blobs were seen before: more repositories to mount from, and where this push puts them. */
+  locations?: BlobLocations;
+}
+
+/** Mounts tried per blob before uploading it: each refused one costs a request and an upload session. */
+const mountAttempts = 3;
+
+/**
+ * A repository of a registry as the destination of a transfer (push, and the right side of
+ * copy). Manifests are put by digest as they come and the root is tagged at the end, so a tag
+ * appears only when its whole image is there.
+ */
+export class RegistrySink implements ImageSink {
+  private readonly manifests = new Map<string, { bytes: Buffer; mediaType: string }>();
+
+  constructor(
+    readonly client: RegistryClient,
+    readonly reference: ImageReference,
+    private readonly options: RegistrySinkOptions = {},
+  ) {}
+
+  async hasBlob(descriptor: Descriptor): Promise<boolean> {
+    const present = (await this.client.statBlob(this.reference.repository, descriptor.digest)) !== undefined;
+    if (present) await this.remember(descriptor);
+    return present;
+  }
+
+  async writeBlob(descriptor: Descriptor, open: (offset: number) => Promise<Readable>, onProgress?: (written: number) => void): Promise<'written' | 'mounted'> {
+    const { repository } = this.reference;
+    const seen = (await this.options.locations?.repositoriesOf(this.client.registry, descriptor.digest)) ?? [];
+    const candidates = [...new Set([...(this.options.mountFrom ?? []), ...seen])].filter((from) => from !== repository);
+    for (const from of candidates.slice(0, mountAttempts)) {
+      if (await this.client.mountBlob(repository, descriptor.digest, from)) {
+        onProgress?.(descriptor.size);
+        await this.remember(descriptor);
+        return 'mounted';
+      }
+    }
+    await this.client.uploadBlob(repository, descriptor, open, { chunkSize: this.options.chunkSize, onProgress });
+    await this.remember(descriptor);
+    return 'written';
+  }
+
+  private async remember(descriptor: Descriptor): Promise<void> {
+    await this.options.locations?.remember(this.client.registry, this.reference.repository, descriptor.digest);
+  }
+
+  async writeManifest(descriptor: Descriptor, bytes: Buffer): Promise<void> {
+    this.manifests.set(descriptor.digest, { bytes, mediaType: descriptor.mediaType });
+    await this.client.putManifest(this.reference.repository, descriptor.digest, bytes, descriptor.mediaType);
+  }
+
+  async finish(root: Descriptor): Promise<void> {
+    if (this.reference.digest) {
+      if (this.reference.digest !== root.digest) throw new Error(`${this.reference.digest} was asked for, but the image is ${root.digest}`);
+      return;
+    }
+    const tag = referenceOf(this.reference);
+    const manifest = this.manifests.get(root.digest);
+    if (!manifest) throw new Error(`the root ${root.digest} was not written before it was tagged`);
+    await this.client.putManifest(this.reference.repository, tag, manifest.bytes, manifest.mediaType);
+  }
+
+  async close(): Promise<void> {}
+}
