@@ -3,6 +3,10 @@ import { ConfigError } from '../config/load.js';
 import { configCommand } from './config-command.js';
 import { garbageCollectCommand } from './garbage-collect.js';
 import { duCommand } from './du.js';
+import { benchCommand } from './bench.js';
+import { copyCommand, pullCommand, pushCommand } from './image-commands.js';
+import { catalogCommand, deleteCommand, inspectCommand, loginCommand, logoutCommand, tagsCommand } from './registry-commands.js';
+import { clientErrorText } from './client-errors.js';
 import { repoCommand } from './repo.js';
 import { serve } from './serve.js';
 import { isUserFacingError, userCommand } from './user.js';
@@ -39,10 +43,15 @@ program.addCommand(configCommand());
 program.addCommand(garbageCollectCommand());
 program.addCommand(repoCommand());
 program.addCommand(duCommand());
+for (const command of [pushCommand(), pullCommand(), copyCommand(), tagsCommand(), catalogCommand(), inspectCommand(), deleteCommand(), loginCommand(), logoutCommand(), benchCommand()]) {
+  program.addCommand(command);
+}
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`berth: configuration error: ${error.message}\n`);
+  } else if (clientErrorText(error) !== undefined) {
+    process.stderr.write(`berth: ${clientErrorText(error)}\n`);
   } else if (isUserFacingError(error)) {
     process.stderr.write(`berth: ${(error as Error).message}\n`);
   } else {
