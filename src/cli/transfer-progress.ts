@@ -56,7 +56,7 @@ function barDisplay(stream: NodeJS.WriteStream): TransferDisplay {
   const bars = new cliProgress.MultiBar(
     {
       stream,
-      format: '{digest} [{bar}] {percentage}% {done}/{total} {rate} ETA {eta_formatted}',
+      format: '{digest} [{bar}] {percentage}% {done}/{size} {rate} ETA {eta_formatted}',
       hideCursor: true,
       clearOnComplete: false,
       stopOnComplete: false,
@@ -67,7 +67,7 @@ function barDisplay(stream: NodeJS.WriteStream): TransferDisplay {
   const active = new Map<string, { bar: cliProgress.SingleBar; started: number }>();
   const payload = (d: Descriptor, written: number, started: number) => {
     const seconds = (performance.now() - started) / 1000;
-    return { digest: shortDigest(d), done: humanSize(written), total: humanSize(d.size), rate: seconds > 0 ? `${humanSize(written / seconds)}/s` : '' };
+    return { digest: shortDigest(d), done: humanSize(written), size: humanSize(d.size), rate: seconds > 0 ? `${humanSize(written / seconds)}/s` : '' };
   };
   return {
     events: {

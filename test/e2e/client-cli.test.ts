@@ -6,6 +6,8 @@
 // --unpack gives the tree `umoci unpack` gives.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +16,9 @@ import { berthBin, ensureBuilt } from '../helpers/compiled-cli.js';
 import { freePort, spawnRegistry, type SpawnedRegistry } from '../helpers/registry-server.js';
 import { createTestCa, type TestCa } from '../helpers/tls.js';
 import { forgetKnownBlobs } from './support/clients.js';
-import { buildTestImages, type TestImages } from './support/images.js';
+import { dockerdForSuite } from './support/daemons.js';
+import { buildTestImages, helloText, type TestImages } from './support/images.js';
+import { writeTestLayout } from '../helpers/image-layout.js';
 import { readLayoutManifest, sha256 } from './support/oci.js';
 import { defer, Diagnostics, type RunOptions, type RunResult } from './support/run.js';
 
@@ -277,6 +281,60 @@ describe('berth copy between two registries', () => {
       assert.equal(await skopeoDigest(ours, `${ours.hostPort}/y/multi:list`), images.multi.index.digest);
       await berth(ours, ['copy', '--insecure', '--chunk-size', '64KiB', `${ours.hostPort}/y/multi:list`, `${reference.hostPort}/z/multi:back`]);
       assert.equal(await skopeoDigest(reference, `${reference.hostPort}/z/multi:back`), images.multi.index.digest);
+    }),
+  );
+});
+
+describe('berth pull output used by other tools', () => {
+  const docker = dockerdForSuite(() => join(work, 'docker'), diag);
+
+  it(
+    'a --format docker-archive tarball loads into docker and runs',
+    testTimeout,
+    diag.explained(async (t) => {
+      const target = await startTarget(t, 'berth', false);
+      await pushJson(target, images.single.archive, `${target.hostPort}/cli/run:v1`);
+      const archive = join(await mkdtemp(join(work, 'docker-load-')), 'image.tar');
+      await berth(target, ['pull', '--insecure', '--format', 'docker-archive', `${target.hostPort}/cli/run:v1`, archive]);
+      const loaded = await docker('load', '-i', archive);
+      assert.match(loaded.stdout, new RegExp(`cli/run:v1`));
+      const ran = await docker('run', '--rm', '--network', 'none', `cli/run:v1`);
+      assert.equal(ran.stdout.trim(), helloText);
+    }),
+  );
+
+  it(
+    '--unpack keeps a malicious layer inside its directory',
+    testTimeout,
+    diag.explained(async (t) => {
+      const target = await startTarget(t, 'berth', false);
+      const dir = await mkdtemp(join(work, 'evil-'));
+      defer(t, () => rm(dir, { recursive: true, force: true }));
+      const outside = `/tmp/berth-evil-${randomBytes(6).toString('hex')}`;
+      await writeTestLayout(join(dir, 'layout'), [
+        [
+          { name: '../../escaped-by-dots.txt', content: 'x' },
+          { name: `${outside}-absolute.txt`, content: 'x' },
+          { name: 'root', type: 'symlink', linkname: '/' },
+          { name: `root${outside}-through-symlink.txt`, content: 'x' },
+          { name: 'up', type: 'symlink', linkname: '../../../../..' },
+          { name: 'up/escaped-up.txt', content: 'x' },
+          { name: 'passwd', type: 'link', linkname: '../../../../../etc/passwd' },
+        ],
+      ], 'v1');
+      await pushJson(target, join(dir, 'layout:v1'), `${target.hostPort}/cli/evil:v1`);
+      const sentinel = join(dir, 'sentinel');
+      await mkdir(sentinel);
+      const rootfs = join(sentinel, 'rootfs');
+      // A hard link to a file outside the image is refused; everything else lands inside rootfs.
+      const pulled = await berth(target, ['pull', '--insecure', `${target.hostPort}/cli/evil:v1`, '--unpack', rootfs], { allowFailure: true });
+      assert.notEqual(pulled.code, 0);
+      assert.match(pulled.stderr, /passwd/, 'the refused hard link is named');
+      assert.deepEqual(await readdir(sentinel), ['rootfs'], 'nothing beside the unpack directory');
+      for (const escaped of [`${outside}-absolute.txt`, `${outside}-through-symlink.txt`, '/escaped-up.txt', join(dir, 'escaped-by-dots.txt'), join(work, 'escaped-by-dots.txt')]) {
+        assert.equal(existsSync(escaped), false, `${escaped} was written outside the unpack directory`);
+      }
+      assert.equal(existsSync(join(rootfs, `${outside}-absolute.txt`)), true, 'an absolute name lands under the directory');
     }),
   );
 });
