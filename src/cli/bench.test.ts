@@ -121,7 +121,7 @@ describe('berth bench (CLI)', { timeout: 60_000 }, () => {
 });
 
 describe('berth bench credentials', { timeout: 60_000 }, () => {
-  it('uses --user/--password, else the credentials saved in $DOCKER_CONFIG/config.json', async () => {
+  it('uses --username/--password, else the credentials saved in $DOCKER_CONFIG/config.json', async () => {
     const registry = await startAuthRegistry('htpasswd');
     const dockerConfig = await mkdtemp(join(tmpdir(), 'berth-bench-docker-config-'));
     const saved = process.env.DOCKER_CONFIG;
@@ -131,7 +131,7 @@ describe('berth bench credentials', { timeout: 60_000 }, () => {
       const anonymous = await bench([...args, '--prefix', 'team/anonymous']);
       assert.equal(anonymous.code, 1);
       assert.match((JSON.parse(anonymous.stdout) as { errors: { first: string[] } }).errors.first[0]!, /: 401 /);
-      const flags = await bench([...args, '--prefix', 'team/flags', '--user', 'writer', '--password', passwords.writer!]);
+      const flags = await bench([...args, '--prefix', 'team/flags', '--username', 'writer', '--password', passwords.writer!]);
       assert.equal(flags.code, 0, flags.stderr);
       const auth = Buffer.from(`writer:${passwords.writer}`).toString('base64');
       await writeFile(join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [registry.hostPort]: { auth } } }));

@@ -10,8 +10,8 @@ import { scenarios } from '../bench/scenarios/index.js';
 import { scenarioNames, type ScenarioName } from '../bench/scenarios/scenario.js';
 import { textReport } from '../bench/text-report.js';
 import { parseDuration, parseSize, UnitParseError } from '../units.js';
-import { readCredentials } from '../client/docker-config.js';
 import { isValidRegistry } from '../client/reference.js';
+import { clientOptions, withConnectionFlags, type ConnectionFlags } from './client-options.js';
 import { UserCommandError } from './user.js';
 
 /** Where the command writes; the tests capture it. */
@@ -29,12 +29,8 @@ const processIo: BenchIo = {
 };
 
 /** What commander hands the action (flags not given are undefined). */
-interface RawOptions {
+interface RawOptions extends ConnectionFlags {
   registry: string;
-  insecure?: boolean;
-  caFile?: string;
-  user?: string;
-  password?: string;
   prefix?: string;
   concurrency?: number;
   count?: number;
@@ -74,16 +70,12 @@ const commonDefaults: Omit<BenchOptions, 'registry' | 'prefix'> = {
  * and exits 1 when any request got an unexpected answer.
  */
 export function benchCommand(io: BenchIo = processIo): Command {
-  return new Command('bench')
+  return withConnectionFlags(new Command('bench'))
     .description('load-test a registry (any registry): throughput and latency per request type; every unexpected answer is an error')
     .addArgument(
       new Command().createArgument('<scenario>', scenarioNames.map((name) => `${name}: ${scenarios[name].description}`).join('\n')).choices(scenarioNames),
     )
     .requiredOption('--registry <host:port>', 'the registry to load, e.g. 127.0.0.1:5000')
-    .option('--insecure', 'plain HTTP instead of HTTPS')
-    .option('--ca-file <file>', 'PEM file of the CA that signed the registry certificate')
-    .option('--user <name>', 'user name (default: the credentials `berth login` / docker saved for the registry)')
-    .option('--password <password>', 'password for --user')
     .option('--prefix <name>', 'repositories are created under this name (default: bench/<random>, so runs never collide)')
     .option('--concurrency <n>', 'operations kept in flight, each worker on its own connection', positive('--concurrency'))
     .option('--count <n>', 'stop after this many operations (images, requests, listings, blobs)', positive('--count'))
@@ -109,10 +101,8 @@ export function benchCommand(io: BenchIo = processIo): Command {
 /** Runs the command once; the exit code (0 clean, 1 any error). */
 async function benchAction(scenario: ScenarioName, raw: RawOptions, io: BenchIo): Promise<number> {
   if (!isValidRegistry(raw.registry)) throw new UserCommandError(`--registry: expected host:port, not ${JSON.stringify(raw.registry)}`);
-  if ((raw.user === undefined) !== (raw.password === undefined)) throw new UserCommandError('--user and --password go together');
   const options = benchOptions(scenario, raw);
-  const credentials = raw.user !== undefined ? { username: raw.user, password: raw.password! } : await readCredentials(raw.registry);
-  const transport = clientTransport(raw.registry, { insecure: raw.insecure, caFile: raw.caFile, credentials, connections: options.concurrency });
+  const transport = clientTransport(raw.registry, { ...(await clientOptions(raw.registry, raw)), connections: options.concurrency });
   let result: BenchResult;
   try {
     result = await runBench(scenario, options, transport, (line) => io.stderr(`${line}\n`));

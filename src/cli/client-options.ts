@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readCredentials } from '../client/docker-config.js';
-import { RegistryClient } from '../client/registry-client.js';
+import { RegistryClient, type ClientOptions } from '../client/registry-client.js';
 
 /** The connection flags every client command takes (push, pull, copy, tags, inspect, ...). */
 export interface ConnectionFlags {
@@ -24,8 +24,13 @@ export function withConnectionFlags(command: Command): Command {
  * `berth login` (or `docker login`, `skopeo login`) saved in the Docker config file.
  */
 export async function connect(registry: string, flags: ConnectionFlags): Promise<RegistryClient> {
+  return new RegistryClient(registry, await clientOptions(registry, flags));
+}
+
+/** The client options the flags ask for, credentials resolved as connect() does. */
+export async function clientOptions(registry: string, flags: ConnectionFlags): Promise<ClientOptions> {
   const credentials = flags.username
     ? { username: flags.username, password: flags.password ?? process.env.BERTH_PASSWORD ?? '' }
     : await readCredentials(registry);
-  return new RegistryClient(registry, { insecure: flags.insecure, caFile: flags.caFile, credentials });
+  return { insecure: flags.insecure, caFile: flags.caFile, credentials };
 }

@@ -1,4 +1,5 @@
 import { createInterface } from 'node:readline/promises';
+import { buffer } from 'node:stream/consumers';
 import { Command } from 'commander';
 import { dockerConfigFile, removeCredentials, saveCredentials } from '../client/docker-config.js';
 import { parseReference, referenceOf } from '../client/reference.js';
@@ -142,9 +143,7 @@ async function describe(client: RegistryClient, repository: string, descriptor: 
   const layers = manifest.layers ?? [];
   let config: unknown;
   if (manifest.config && manifest.config.size <= 4 * 1024 * 1024) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of await client.openBlob(repository, manifest.config.digest)) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
+    const text = (await buffer(await client.openBlob(repository, manifest.config.digest))).toString('utf8');
     try {
       config = JSON.parse(text);
     } catch {
@@ -173,9 +172,7 @@ function summaryText(name: string, summary: ImageSummary): string {
 }
 
 async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return (await buffer(process.stdin)).toString('utf8');
 }
 
 /** Asks on the terminal; without one the answer is empty. */

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { digestOf, newHash, parseDigest } from '../protocol/digest.js';
+import { parseDigest } from '../protocol/digest.js';
+import { ContentCheck } from './content-check.js';
 import { isImageManifest, type Descriptor } from './descriptor.js';
-import { ContentMismatchError, InvalidImageError } from './image-errors.js';
+import { InvalidImageError } from './image-errors.js';
 import type { ImageSource } from './image-endpoint.js';
 
 /**
@@ -55,21 +55,7 @@ export async function writeDockerArchive(source: ImageSource, manifest: Descript
       const sink = pack.entry({ name: `${hex}/layer.tar`, size: layer.size, mode: 0o644, mtime });
       // The source leaves verification to its caller: a layer that is not what the manifest says
       // must not end up in an archive that docker load would then trust.
-      const digest = parseDigest(layer.digest)!;
-      const hash = newHash(digest.algorithm);
-      let size = 0;
-      const measure = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          hash.update(chunk);
-          size += chunk.length;
-          callback(null, chunk);
-        },
-      });
-      await pipeline(await source.openBlob(layer), measure, sink);
-      const actual = digestOf(hash, digest.algorithm).text;
-      if (actual !== digest.text || size !== layer.size) {
-        throw new ContentMismatchError({ digest: digest.text, size: layer.size }, { digest: actual, size });
-      }
+      await pipeline(await source.openBlob(layer), new ContentCheck(layer), sink);
     }
     pack.entry({ name: entry.Config, mode: 0o644, mtime }, configBytes);
     pack.entry({ name: 'manifest.json', mode: 0o644, mtime }, Buffer.from(JSON.stringify([entry])));

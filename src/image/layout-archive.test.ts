@@ -3,10 +3,10 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
+import { buffer } from 'node:stream/consumers';
 import { startRegistry } from '../../test/e2e/support/registries.js';
 import { sha256, writeTestLayout, type TestImage } from '../../test/helpers/image-layout.js';
 import { fetchBody } from '../../test/helpers/http.js';
@@ -29,12 +29,6 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
 describe('openArchive', () => {
   test('reads an OCI layout tarball in place', async () => {
     const archive = join(work, 'layout.tar');
@@ -44,7 +38,7 @@ describe('openArchive', () => {
     assert.equal(root.digest, image.manifest.digest);
     assert.deepEqual(await source.fetchBytes(root), image.blobs.get(root.digest));
     const layer = image.layers[1]!;
-    assert.deepEqual(await readAll(await source.openBlob(layer, 10)), image.blobs.get(layer.digest)!.subarray(10));
+    assert.deepEqual(await buffer(await source.openBlob(layer, 10)), image.blobs.get(layer.digest)!.subarray(10));
     await assert.rejects((await openArchive(archive, 'v2')).root(), ImageRefNotFoundError);
   });
 
@@ -87,7 +81,7 @@ describe('openArchive', () => {
       const expected = image.layers.map((layer) => gunzipSync(image.blobs.get(layer.digest)!));
       assert.deepEqual(manifest.layers.map((layer) => layer.digest), config.rootfs.diff_ids);
       for (const [i, layer] of manifest.layers.entries()) {
-        assert.deepEqual(await readAll(await source.openBlob(layer)), expected[i]);
+        assert.deepEqual(await buffer(await source.openBlob(layer)), expected[i]);
       }
     }
     await assert.rejects(openArchive(archive, 'v2'), ImageRefNotFoundError);
@@ -106,7 +100,7 @@ describe('openArchive', () => {
         // Test images are tiny, so buffering them here is fine. The reference registry has no
         // single-POST upload, hence POST then PUT.
         const location = await startUpload(registry.url, 'app');
-        const response = await fetch(withDigest(location, blob.digest), { method: 'PUT', body: fetchBody(await readAll(await source.openBlob(blob))) });
+        const response = await fetch(withDigest(location, blob.digest), { method: 'PUT', body: fetchBody(await buffer(await source.openBlob(blob))) });
         assert.equal(response.status, 201, await response.text());
       }
       await pushManifest(registry.url, 'app', 'v1', bytes);

@@ -1,10 +1,12 @@
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { digestBytes, newHash } from '../protocol/digest.js';
 import { mediaTypes, type Descriptor } from './descriptor.js';
 import { BlobMissingError, ImageRefNotFoundError, InvalidImageError } from './image-errors.js';
 import type { ImageSource } from './image-endpoint.js';
-import { checkLayoutMarker, layoutBlobPath, maxSmallObjectSize, parseLayoutIndex, selectRoot, verifyBytes } from './oci-layout.js';
+import { verifyBytes } from './content-check.js';
+import { checkLayoutMarker, layoutBlobPath, maxSmallObjectSize, parseLayoutIndex, selectRoot } from './oci-layout.js';
 import { TarIndex, detectCompression, type TarEntry } from './tar-index.js';
 
 /**
@@ -49,25 +51,17 @@ export async function openArchive(path: string, refName?: string): Promise<Image
 
 async function readEntry(tar: TarIndex, entry: TarEntry): Promise<Buffer> {
   if (entry.size > maxSmallObjectSize) throw new InvalidImageError(`${entry.name} is too large to be a manifest or config`);
-  const chunks: Buffer[] = [];
-  for await (const chunk of tar.openEntry(entry)) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+  return await buffer(tar.openEntry(entry));
 }
 
-/** An OCI layout packed in a tarball. */
-class ArchiveLayoutSource implements ImageSource {
-  constructor(
-    private readonly tar: TarIndex,
-    private readonly refName: string | undefined,
-  ) {}
+/** Blobs read in place from entries of an uncompressed tarball; subclasses say which entry holds which blob. */
+abstract class TarBlobSource implements ImageSource {
+  constructor(protected readonly tar: TarIndex) {}
 
-  async root(): Promise<Descriptor> {
-    const marker = this.tar.resolve('oci-layout');
-    checkLayoutMarker(marker && (await readEntry(this.tar, marker)), this.tar.path);
-    const index = this.tar.resolve('index.json');
-    if (!index) throw new InvalidImageError(`${this.tar.path}: index.json is not a file`);
-    return selectRoot(parseLayoutIndex(await readEntry(this.tar, index), this.tar.path), this.refName);
-  }
+  abstract root(): Promise<Descriptor>;
+
+  /** The entry holding the blob; BlobMissingError when there is none. */
+  protected abstract blob(descriptor: Descriptor): TarEntry;
 
   async fetchBytes(descriptor: Descriptor): Promise<Buffer> {
     const bytes = await readEntry(this.tar, this.blob(descriptor));
@@ -80,8 +74,26 @@ class ArchiveLayoutSource implements ImageSource {
   }
 
   async close(): Promise<void> {}
+}
 
-  private blob(descriptor: Descriptor): TarEntry {
+/** An OCI layout packed in a tarball. */
+class ArchiveLayoutSource extends TarBlobSource {
+  constructor(
+    tar: TarIndex,
+    private readonly refName: string | undefined,
+  ) {
+    super(tar);
+  }
+
+  async root(): Promise<Descriptor> {
+    const marker = this.tar.resolve('oci-layout');
+    checkLayoutMarker(marker && (await readEntry(this.tar, marker)), this.tar.path);
+    const index = this.tar.resolve('index.json');
+    if (!index) throw new InvalidImageError(`${this.tar.path}: index.json is not a file`);
+    return selectRoot(parseLayoutIndex(await readEntry(this.tar, index), this.tar.path), this.refName);
+  }
+
+  protected blob(descriptor: Descriptor): TarEntry {
     const entry = this.tar.resolve(layoutBlobPath(descriptor));
     if (!entry || entry.type !== 'file') throw new BlobMissingError(descriptor.digest);
     return entry;
@@ -89,13 +101,15 @@ class ArchiveLayoutSource implements ImageSource {
 }
 
 /** A legacy `docker save` archive, seen through a synthesized Docker schema 2 manifest. */
-class LegacyArchiveSource implements ImageSource {
+class LegacyArchiveSource extends TarBlobSource {
   private constructor(
-    private readonly tar: TarIndex,
+    tar: TarIndex,
     private readonly manifest: { descriptor: Descriptor; bytes: Buffer },
     /** Config and layers by digest. */
     private readonly blobs: Map<string, TarEntry>,
-  ) {}
+  ) {
+    super(tar);
+  }
 
   static async create(tar: TarIndex, refName: string | undefined): Promise<LegacyArchiveSource> {
     const image = pickImage(await readLegacyManifest(tar), refName, tar.path);
@@ -123,20 +137,13 @@ class LegacyArchiveSource implements ImageSource {
     return this.manifest.descriptor;
   }
 
-  async fetchBytes(descriptor: Descriptor): Promise<Buffer> {
+  /** The manifest is made up in memory; everything else is in the archive. */
+  override async fetchBytes(descriptor: Descriptor): Promise<Buffer> {
     if (descriptor.digest === this.manifest.descriptor.digest) return this.manifest.bytes;
-    const bytes = await readEntry(this.tar, this.blob(descriptor));
-    verifyBytes(descriptor, bytes);
-    return bytes;
+    return super.fetchBytes(descriptor);
   }
 
-  async openBlob(descriptor: Descriptor, offset = 0): Promise<Readable> {
-    return this.tar.openEntry(this.blob(descriptor), offset);
-  }
-
-  async close(): Promise<void> {}
-
-  private blob(descriptor: Descriptor): TarEntry {
+  protected blob(descriptor: Descriptor): TarEntry {
     const entry = this.blobs.get(descriptor.digest);
     if (!entry) throw new BlobMissingError(descriptor.digest);
     return entry;

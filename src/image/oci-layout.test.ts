@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { buffer } from 'node:stream/consumers';
 import { listTree } from '../../test/helpers/files.js';
 import { sha256, writeTestLayout, type TestImage } from '../../test/helpers/image-layout.js';
 import type { Descriptor } from './descriptor.js';
@@ -26,12 +27,6 @@ before(async () => {
 after(async () => {
   await rm(work, { recursive: true, force: true });
 });
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /** The copy transfer.ts does, reduced to one image manifest: blobs, then the manifest, then finish. */
 async function copyImage(source: ImageSource, sink: ImageSink): Promise<Descriptor> {
@@ -54,7 +49,7 @@ describe('OciLayoutSource', () => {
     assert.equal(root.digest, image.manifest.digest);
     assert.deepEqual(await source.fetchBytes(image.config), image.blobs.get(image.config.digest));
     const layer = image.layers[0]!;
-    assert.deepEqual(await readAll(await source.openBlob(layer, 5)), image.blobs.get(layer.digest)!.subarray(5));
+    assert.deepEqual(await buffer(await source.openBlob(layer, 5)), image.blobs.get(layer.digest)!.subarray(5));
     assert.equal((await new OciLayoutSource(layout).root()).digest, image.manifest.digest, 'the only entry needs no name');
   });
 
@@ -85,7 +80,7 @@ describe('OciLayoutSink', () => {
     const back = new OciLayoutSource(target, 'v1');
     assert.equal((await back.root()).digest, image.manifest.digest);
     for (const [digest, bytes] of image.blobs) {
-      assert.deepEqual(await readAll(await back.openBlob({ mediaType: '', digest, size: bytes.length })), bytes);
+      assert.deepEqual(await buffer(await back.openBlob({ mediaType: '', digest, size: bytes.length })), bytes);
     }
     const raw = await run('/usr/bin/skopeo', ['inspect', '--raw', `oci:${target}:v1`], { encoding: 'buffer', timeout: 60_000 });
     assert.equal(sha256(raw.stdout), root.digest);

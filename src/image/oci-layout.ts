@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { digestBytes, digestOf, newHash, parseDigest, type Digest } from '../protocol/digest.js';
+import { parseDigest, type Digest } from '../protocol/digest.js';
+import { ContentCheck, descriptorDigest, verifyBytes } from './content-check.js';
 import { mediaTypes, type Descriptor } from './descriptor.js';
-import { BlobMissingError, ContentMismatchError, ImageRefNotFoundError, InvalidImageError } from './image-errors.js';
+import { BlobMissingError, ImageRefNotFoundError, InvalidImageError } from './image-errors.js';
 import type { ImageSink, ImageSource } from './image-endpoint.js';
 
 /**
@@ -82,19 +83,8 @@ export function selectRoot(index: LayoutIndex, refName: string | undefined): Des
 
 /** The path of a blob in a layout; throws for a digest that could name anything outside `blobs/`. */
 export function layoutBlobPath(descriptor: Descriptor): string {
-  const digest = parseDigest(descriptor.digest);
-  if (!digest) throw new InvalidImageError(`invalid digest ${JSON.stringify(descriptor.digest)}`);
+  const digest = descriptorDigest(descriptor);
   return `blobs/${digest.algorithm}/${digest.hex}`;
-}
-
-/** Checks small content held in memory against its descriptor. */
-export function verifyBytes(descriptor: Descriptor, bytes: Buffer): void {
-  const digest = parseDigest(descriptor.digest);
-  if (!digest) throw new InvalidImageError(`invalid digest ${JSON.stringify(descriptor.digest)}`);
-  const actual = digestBytes(bytes, digest.algorithm).text;
-  if (bytes.length !== descriptor.size || actual !== digest.text) {
-    throw new ContentMismatchError({ digest: digest.text, size: descriptor.size }, { digest: actual, size: bytes.length });
-  }
 }
 
 /** Manifests and configs are small; anything bigger than this in their place is refused unread. */
@@ -173,27 +163,12 @@ export class OciLayoutSink implements ImageSink {
   }
 
   async writeBlob(descriptor: Descriptor, openSource: (offset: number) => Promise<Readable>, onProgress?: (written: number) => void): Promise<'written'> {
-    const digest = parseDigest(descriptor.digest);
-    if (!digest) throw new InvalidImageError(`invalid digest ${JSON.stringify(descriptor.digest)}`);
+    const digest = descriptorDigest(descriptor);
     const folder = await this.blobFolder(digest);
     const temp = this.tempName(folder);
     try {
-      const hash = newHash(digest.algorithm);
-      let written = 0;
-      const measure = new Transform({
-        transform(chunk: Buffer, _encoding, callback) {
-          hash.update(chunk);
-          written += chunk.length;
-          onProgress?.(written);
-          callback(null, chunk);
-        },
-      });
       // A local file never drops a connection, so there is nothing to resume: one pass from 0.
-      await pipeline(await openSource(0), measure, createWriteStream(temp, { flags: 'wx' }));
-      const actual = digestOf(hash, digest.algorithm).text;
-      if (written !== descriptor.size || actual !== digest.text) {
-        throw new ContentMismatchError({ digest: digest.text, size: descriptor.size }, { digest: actual, size: written });
-      }
+      await pipeline(await openSource(0), new ContentCheck(descriptor, onProgress), createWriteStream(temp, { flags: 'wx' }));
       await rename(temp, join(folder, digest.hex));
       this.temps.delete(temp);
       return 'written';

@@ -1,13 +1,13 @@
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import type { RegistryClient } from '../client/registry-client.js';
 import { referenceOf, type ImageReference } from '../client/reference.js';
 import type { BlobLocations } from './blob-locations.js';
+import { verifyBytes } from './content-check.js';
 import { isImageManifest, isIndex, type Descriptor } from './descriptor.js';
 import type { ImageSink, ImageSource } from './image-endpoint.js';
+import { maxSmallObjectSize } from './oci-layout.js';
 
-/** Small objects (configs) read whole are bounded, so a hostile registry cannot exhaust memory. */
-const maxSmallObject = 16 * 1024 * 1024;
 
 /** A repository of a registry as the source of a transfer (pull, and the left side of copy). */
 export class RegistrySource implements ImageSource {
@@ -33,18 +33,9 @@ export class RegistrySource implements ImageSource {
       const { bytes } = await this.client.getManifest(this.reference.repository, descriptor.digest);
       return bytes;
     }
-    if (descriptor.size > maxSmallObject) throw new Error(`${descriptor.digest}: ${descriptor.size} bytes is too large to read whole`);
-    const chunks: Buffer[] = [];
-    const hash = createHash(descriptor.digest.split(':')[0]!);
-    for await (const chunk of await this.client.openBlob(this.reference.repository, descriptor.digest)) {
-      chunks.push(chunk as Buffer);
-      hash.update(chunk as Buffer);
-    }
-    const bytes = Buffer.concat(chunks);
-    const digest = `${descriptor.digest.split(':')[0]}:${hash.digest('hex')}`;
-    if (digest !== descriptor.digest || bytes.length !== descriptor.size) {
-      throw new Error(`${this.client.registry}/${this.reference.repository}: blob ${descriptor.digest} arrived as ${digest} (${bytes.length} bytes)`);
-    }
+    if (descriptor.size > maxSmallObjectSize) throw new Error(`${descriptor.digest}: ${descriptor.size} bytes is too large to read whole`);
+    const bytes = await buffer(await this.client.openBlob(this.reference.repository, descriptor.digest));
+    verifyBytes(descriptor, bytes);
     return bytes;
   }
 

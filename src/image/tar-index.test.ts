@@ -3,10 +3,10 @@ import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { buffer } from 'node:stream/consumers';
 import { InvalidImageError, UnsupportedFormatError } from './image-errors.js';
 import { TarIndex } from './tar-index.js';
 
@@ -35,12 +35,6 @@ after(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
 describe('TarIndex', () => {
   // GNU tar writes long names as PAX records (pax), `L` entries (gnu), or the ustar prefix field.
   for (const format of ['pax', 'gnu']) {
@@ -53,8 +47,8 @@ describe('TarIndex', () => {
         assert.ok(entry, name);
         assert.equal(entry.type, 'file');
         assert.equal(entry.size, content.length);
-        assert.deepEqual(await readAll(index.openEntry(entry)), content, name);
-        assert.deepEqual(await readAll(index.openEntry(entry, 3)), content.subarray(3), name);
+        assert.deepEqual(await buffer(index.openEntry(entry)), content, name);
+        assert.deepEqual(await buffer(index.openEntry(entry, 3)), content.subarray(3), name);
       }
       assert.equal(index.get(longDir)?.type, 'directory');
       assert.equal(index.get('link')?.type, 'symlink');
@@ -69,7 +63,7 @@ describe('TarIndex', () => {
     await writeFile(join(work, 'ustar', name), 'prefixed');
     await run('tar', ['--format=ustar', '-C', join(work, 'ustar'), '-cf', archive, name], { timeout: 30_000 });
     const index = await TarIndex.open(archive);
-    assert.deepEqual(await readAll(index.openEntry(index.get(name)!)), Buffer.from('prefixed'));
+    assert.deepEqual(await buffer(index.openEntry(index.get(name)!)), Buffer.from('prefixed'));
   });
 
   test('says a compressed archive is unsupported and refuses what is not a tar', async () => {

@@ -5,9 +5,9 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import tar, { type Header } from 'tar-stream';
-import { digestOf, newHash, parseDigest } from '../protocol/digest.js';
 import { isImageManifest, type Descriptor } from './descriptor.js';
-import { ContentMismatchError, InvalidImageError, UnsupportedFormatError } from './image-errors.js';
+import { ContentCheck } from './content-check.js';
+import { InvalidImageError, UnsupportedFormatError } from './image-errors.js';
 import type { ImageSource } from './image-endpoint.js';
 import { resolveInRoot, splitPath } from './safe-path.js';
 
@@ -78,27 +78,7 @@ export class LayerUnpacker {
     this.ready ??= mkdir(this.root, { recursive: true }).then(() => undefined);
     await this.ready;
     const stages: Transform[] = [];
-    let check: (() => void) | undefined;
-    const digest = layer && parseDigest(layer.digest);
-    if (layer && digest) {
-      const hash = newHash(digest.algorithm);
-      let size = 0;
-      stages.push(
-        new Transform({
-          transform(chunk: Buffer, _encoding, callback) {
-            hash.update(chunk);
-            size += chunk.length;
-            callback(null, chunk);
-          },
-        }),
-      );
-      check = () => {
-        const actual = digestOf(hash, digest.algorithm).text;
-        if (actual !== digest.text || size !== layer.size) {
-          throw new ContentMismatchError({ digest: digest.text, size: layer.size }, { digest: actual, size });
-        }
-      };
-    }
+    if (layer) stages.push(new ContentCheck(layer));
     const decompress = layer ? decompressorFor(layer.mediaType) : undefined;
     if (decompress) stages.push(decompress());
 
@@ -117,7 +97,6 @@ export class LayerUnpacker {
       await feeding.catch(() => undefined);
       throw error;
     }
-    check?.();
   }
 
   /** Applies the directory modes and times held back while layers were written. */
