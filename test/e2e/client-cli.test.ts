@@ -191,6 +191,10 @@ for (const [kind, secure] of [
         const arm = join(dest, 'arm');
         await berth(target, ['pull', ...target.berthFlags, '--platform', 'linux/arm64', `${target.hostPort}/cli/multi:list`, arm]);
         assert.equal((await readLayoutManifest(arm, 'list')).digest, images.multi.children.arm64.digest);
+        // Without --platform, the image for this machine (linux/amd64 here).
+        const native = join(dest, 'native');
+        await berth(target, ['pull', ...target.berthFlags, `${target.hostPort}/cli/multi:list`, native]);
+        assert.equal((await readLayoutManifest(native, 'list')).digest, images.multi.children.amd64.digest);
         const all = join(dest, 'all');
         await berth(target, ['pull', ...target.berthFlags, '--all-platforms', `${target.hostPort}/cli/multi:list`, all]);
         assert.equal((await readLayoutManifest(all, 'list')).digest, images.multi.index.digest);
