@@ -17,6 +17,7 @@ import {
 import { createRequestHandler, type ServerOptions } from '../http/server.js';
 import { requestOrigin } from '../http/urls.js';
 import { startGcScheduler } from '../gc/scheduler.js';
+import { DebugAddressError, startOperations, type Operations, type ProcessRole } from '../ops/operations.js';
 import { createLogger } from '../log.js';
 import { Registry } from '../registry/registry.js';
 import { UploadPurger } from '../registry/upload-purger.js';
@@ -95,7 +96,7 @@ export async function serve(configFile: string | undefined, options: ServeOption
   for (const warning of warnings) log.warn({ config: source }, warning);
   const workers = workerCount(config, options.workers, log);
   if (workers === 1) {
-    const server = await startServer(config, log);
+    const server = await startServer(config, log, 'single');
     log.info({ config: source, ...server.summary }, 'berth is listening');
     const purger = startUploadPurger(config, server.driver, log);
     const stop = (signal: string) => {
@@ -109,9 +110,14 @@ export async function serve(configFile: string | undefined, options: ServeOption
   httpOptions(config.http);
   // The workers share one socket bound by this process: a stale one is removed once, here.
   if (config.http.net === 'unix') await asConfigError(() => removeStaleSocket(config.http.addr));
+  const driver = await createDriver(config.storage);
+  // The primary serves http.debug.addr for all workers (their metrics summed); set up before
+  // forking so that a bad debug address fails the start, not a running cluster.
+  const ops = await withOperations(config, driver, 'primary');
+  if (ops.debugPort !== undefined) log.info({ debug_port: ops.debugPort }, 'debug endpoints are listening');
   await superviseWorkers(workers, log, source);
   // The primary purges for all workers: one walk of the storage, not one per worker.
-  startUploadPurger(config, await createDriver(config.storage), log);
+  startUploadPurger(config, driver, log);
 }
 
 /**
@@ -162,9 +168,17 @@ interface RunningServer {
   stop(): Promise<void>;
 }
 
-async function startServer(config: Config, log: Logger): Promise<RunningServer> {
-  const driver = await createDriver(config.storage);
+/** startOperations, with a bad `http.debug.addr` reported as a configuration error. */
+async function withOperations(config: Config, driver: StorageDriver, role: ProcessRole): Promise<Operations> {
+  return await startOperations(config, driver, role).catch((error: unknown) => {
+    throw error instanceof DebugAddressError ? new ConfigError(error.message) : error;
+  });
+}
+
+async function startServer(config: Config, log: Logger, role: Exclude<ProcessRole, 'primary'>): Promise<RunningServer> {
   const http = httpOptions(config.http);
+  const ops = await withOperations(config, await createDriver(config.storage), role);
+  const { driver } = ops;
   const blobDescriptors = await createDescriptorCache(config, log);
   const registry = new Registry(driver, {
     deleteEnabled: config.storage.delete.enabled,
@@ -183,14 +197,16 @@ async function startServer(config: Config, log: Logger): Promise<RunningServer> 
       log,
       ...http.server,
       access: auth.access,
-      extraRoutes: auth.endpoints,
+      extraRoutes: [...auth.endpoints, ...ops.routes],
       accessLog: !config.log.accesslog.disabled,
+      ...ops.serverOptions,
     });
     listener = await listen(handler, http.listen).catch((error: unknown) => {
       throw error instanceof ListenError ? new ConfigError(error.message) : error;
     });
   } catch (error) {
     await blobDescriptors?.close();
+    await ops.stop();
     throw error;
   }
   // After the listener is up: start-up does not wait for a walk of the whole tree.
@@ -216,6 +232,7 @@ async function startServer(config: Config, log: Logger): Promise<RunningServer> 
       deletes: config.storage.delete.enabled,
       ...(config.storage.maintenance.readonly.enabled ? { readonly: true } : {}),
       ...(blobDescriptors ? { blobdescriptorcache: blobDescriptors.name } : {}),
+      ...(ops.debugPort !== undefined ? { debug_port: ops.debugPort } : {}),
     },
     drainMs: http.drainMs,
     driver,
@@ -226,6 +243,7 @@ async function startServer(config: Config, log: Logger): Promise<RunningServer> 
       if (!drained) log.warn({ draintimeout_ms: http.drainMs }, 'requests still in flight were cut');
       await gc?.stop();
       await blobDescriptors?.close();
+      await ops.stop();
     },
   };
 }
@@ -248,7 +266,7 @@ async function runWorker(configFile: string | undefined): Promise<void> {
     // The primary has logged the warnings already.
     const { config } = await loadConfig(configFile);
     log = createLogger(config.log.level).child({ worker: cluster.worker!.id });
-    server = await startServer(config, log);
+    server = await startServer(config, log, 'worker');
   } catch (error) {
     const failure = error instanceof Error ? error : new Error(String(error));
     await send({ type: 'berth:failed', configError: error instanceof ConfigError, message: failure.message, stack: failure.stack });

@@ -20,8 +20,6 @@ describe('the whole configuration format', () => {
       [
         'catalog',
         'compatibility',
-        'health',
-        'http.debug',
         'http.secret',
         'http.tls.ciphersuites',
         'http.tls.letsencrypt',

@@ -91,10 +91,7 @@ describe('loadConfig: sources', () => {
     assert.equal(config.log.level, 'debug');
     assert.deepEqual(config.http.headers, { 'X-Content-Type-Options': ['nosniff'] });
     assert.deepEqual(config.health?.storagedriver, { enabled: true, interval: 10_000, threshold: 3 });
-    assert.deepEqual(warnings.sort(), [
-      'health: not implemented by this version of Berth; ignored',
-      'log.fields: not implemented by this version of Berth; ignored',
-    ]);
+    assert.deepEqual(warnings.sort(), ['log.fields: not implemented by this version of Berth; ignored']);
   });
 
   test('defaults fill what the file leaves out', async () => {
@@ -360,7 +357,6 @@ http:
 `);
     const { warnings } = await loadConfig(file, {});
     assert.deepEqual(warnings.sort(), [
-      'http.debug: not implemented by this version of Berth; ignored',
       'http.tls.letsencrypt: not implemented by this version of Berth; ignored',
       'storage.filesystem.maxthreads: not implemented by this version of Berth; ignored',
     ]);

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Digest } from '../protocol/digest.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { collectGarbage } from './collector.js';
+import { countGcFailure, countGcRun } from './gc-stats.js';
 import { GcLease } from './lease.js';
 
 export interface GcSchedule {
@@ -45,6 +46,7 @@ export function startGcScheduler(
         forget,
         lease,
       });
+      countGcRun(summary.dryRun ? 0 : summary.bytesFreed);
       log.info(
         {
           dryrun: summary.dryRun,
@@ -65,6 +67,7 @@ export function startGcScheduler(
     if (running) return;
     running = runOnce()
       .catch((error: unknown) => {
+        countGcFailure();
         log.error({ err: error }, 'garbage collection failed');
         return false;
       })

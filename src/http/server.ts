@@ -1,11 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { OpenAccess, type AccessController } from '../auth/access-controller.js';
 import { RegistryError } from '../protocol/errors.js';
 import type { Registry } from '../registry/registry.js';
 import type { RequestContext } from './context.js';
-import { replyError } from './respond.js';
+import type { RegistryMetrics } from '../ops/metrics.js';
+import { replyError, replyJson } from './respond.js';
 import { matchRoute } from './router.js';
 import { adminRoutes } from './admin-routes.js';
 import { routes } from './routes.js';
@@ -28,7 +30,17 @@ export interface ServerOptions extends UrlOptions {
   headers?: Readonly<Record<string, readonly string[]>>;
   /** Log one line per request (`log.accesslog.disabled` turns it off). */
   accessLog: boolean;
+  /** Where request counts, latencies and bytes go (src/ops); nothing is measured without it. */
+  metrics?: RequestMetrics;
+  /**
+   * The `health` checks' verdict. As in Distribution, while it is not healthy every API request
+   * (extra routes aside) is answered 503 UNAVAILABLE, so a load balancer moves clients elsewhere.
+   */
+  health?: { readonly healthy: boolean };
 }
+
+/** The metrics the HTTP front moves. */
+export type RequestMetrics = Pick<RegistryMetrics, 'requests' | 'requestDuration' | 'receivedBytes' | 'sentBytes' | 'uploadsInProgress'>;
 
 /** The API and Berth's administration endpoints: their patterns cannot overlap (`/v2/` and `/berth/`). */
 export const allRoutes = [...routes, ...adminRoutes];
@@ -61,6 +73,7 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
   const prefix = normalizePrefix(options.prefix);
   const locate = urlBuilder(options);
   const extraHeaders = Object.entries(options.headers ?? {}).filter(([, values]) => values.length > 0);
+  const measure = options.metrics && requestMeter(options.metrics);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = process.hrtime.bigint();
@@ -93,15 +106,27 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
         );
       });
     }
+    const measured = measure?.(req, res, started);
     try {
       const extra = findExtraRoute(options.extraRoutes, req.url);
       if (extra) {
+        if (measured) measured.route = extra.route.path;
         await extra.route.handle(req, res, extra.url);
+        return;
+      }
+      if (options.health && !options.health.healthy) {
+        replyJson(res, 503, {
+          errors: [{ code: 'UNAVAILABLE', message: 'service unavailable', detail: 'health check failed: please see /debug/health' }],
+        });
         return;
       }
       const { path, url } = parseTarget(req.url, prefix);
       const method = req.method ?? 'GET';
       const match = matchRoute(allRoutes, method, path);
+      if (measured) {
+        measured.route = match.route.name;
+        if (uploadRoutes.has(match.route.name) && method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') measured.upload();
+      }
       // One check for every write route, before authentication: no credentials can make it pass.
       if (options.registry.options.readOnly && !readMethods.has(method)) {
         throw new RegistryError('UNSUPPORTED', {
@@ -133,6 +158,54 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
 
   return (req, res) => {
     void handle(req, res);
+  };
+}
+
+const uploadRoutes: ReadonlySet<string> = new Set(['upload-start', 'upload']);
+
+/** Methods counted by name; any other is `other`, so a client cannot make up label values. */
+const knownMethods: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** What the handler tells the meter about a request once it knows. */
+interface MeasuredRequest {
+  /** The route's name; `unmatched` until routing finds one. */
+  route: string;
+  /** Counts the request as an upload in progress until it ends. */
+  upload(): void;
+}
+
+/**
+ * Records each request when its answer ends (or the client goes): count and latency by route,
+ * method and status, and the bytes the connection carried since the previous request on it
+ * ended (socket counters, so bodies streamed straight through are counted without touching them).
+ */
+function requestMeter(metrics: RequestMetrics): (req: IncomingMessage, res: ServerResponse, started: bigint) => MeasuredRequest {
+  const counted = new WeakMap<Socket, { read: number; written: number }>();
+  return (req, res, started) => {
+    const measured: MeasuredRequest & { uploading: boolean } = {
+      route: 'unmatched',
+      uploading: false,
+      upload() {
+        if (this.uploading || res.closed) return;
+        this.uploading = true;
+        metrics.uploadsInProgress.inc();
+      },
+    };
+    res.once('close', () => {
+      const method = knownMethods.has(req.method ?? '') ? req.method! : 'other';
+      metrics.requests.inc({ route: measured.route, method, status: String(res.statusCode) });
+      metrics.requestDuration.observe({ route: measured.route, method }, Number(process.hrtime.bigint() - started) / 1e9);
+      if (measured.uploading) metrics.uploadsInProgress.dec();
+      const socket = req.socket as Socket | undefined;
+      if (socket) {
+        const before = counted.get(socket) ?? { read: 0, written: 0 };
+        const now = { read: socket.bytesRead ?? 0, written: socket.bytesWritten ?? 0 };
+        if (now.read > before.read) metrics.receivedBytes.inc(now.read - before.read);
+        if (now.written > before.written) metrics.sentBytes.inc(now.written - before.written);
+        counted.set(socket, { read: Math.max(now.read, before.read), written: Math.max(now.written, before.written) });
+      }
+    });
+    return measured;
   };
 }
 

@@ -34,7 +34,7 @@ export class MemoryDescriptorCache implements BlobDescriptorCache {
 
   /** `entries`: `storage.cache.blobdescriptorsize` (Distribution's default is 10000). */
   constructor(entries = 10_000) {
-    this.sizes = new BoundedCache<number>(entries);
+    this.sizes = new BoundedCache<number>(entries, undefined, 'blob_descriptors');
   }
 
   get(digest: Digest): Promise<number | undefined> {

@@ -1,3 +1,5 @@
+import { countLookup } from './cache-stats.js';
+
 /**
  * A least-recently-used map bounded by a total weight (bytes, or 1 per entry). Only for values
  * that never change under their key (content addressed by digest): `delete` is only for content
@@ -10,10 +12,13 @@ export class BoundedCache<V> {
   constructor(
     private readonly capacity: number,
     private readonly weigh: (value: V) => number = () => 1,
+    /** With a name, every `get` counts as a hit or a miss in cache-stats (the metrics read them). */
+    private readonly name?: string,
   ) {}
 
   get(key: string): V | undefined {
     const entry = this.entries.get(key);
+    if (this.name !== undefined) countLookup(this.name, entry !== undefined);
     if (!entry) return undefined;
     this.entries.delete(key);
     this.entries.set(key, entry);

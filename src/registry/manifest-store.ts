@@ -43,7 +43,7 @@ export function parseReference(text: string): Reference | undefined {
  * the revision link is still checked on every read, so a delete is seen at once.
  */
 export class ManifestStore {
-  private readonly bytesCache = new BoundedCache<Buffer>(64 * 1024 * 1024, (bytes) => bytes.length);
+  private readonly bytesCache = new BoundedCache<Buffer>(64 * 1024 * 1024, (bytes) => bytes.length, 'manifests');
 
   constructor(
     private readonly driver: StorageDriver,

@@ -24,7 +24,7 @@ interface Summary {
  * so summaries are cached; only the list of revisions is read each time.
  */
 export class Referrers {
-  private readonly summaries = new BoundedCache<Summary | null>(100_000);
+  private readonly summaries = new BoundedCache<Summary | null>(100_000, undefined, 'referrers');
 
   constructor(private readonly manifests: ManifestStore) {}
 

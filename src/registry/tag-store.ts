@@ -20,7 +20,7 @@ const listingsKept = 1000;
 
 /** Tags of a repository: `_manifests/tags/<tag>/current/link` names the digest a tag points at. */
 export class TagStore {
-  private readonly listings = new BoundedCache<TagListing>(listingsKept);
+  private readonly listings = new BoundedCache<TagListing>(listingsKept, undefined, 'tag_listings');
 
   constructor(private readonly driver: StorageDriver) {}
 
