@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(docker-registry skopeo podman buildah containerd runc docker.io busybox-static umoci jq curl apache2-utils openssl nginx-light redis-server radosgw ceph-mon ceph-osd uuid-runtime chromium)
+packages=(docker-registry skopeo podman buildah containerd runc docker.io busybox-static umoci jq curl apache2-utils openssl nginx-light redis-server radosgw ceph-mon ceph-osd uuid-runtime chromium nats-server)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
