@@ -1,8 +1,9 @@
 import cluster, { type Worker } from 'node:cluster';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { AuthConfigError, createAccessController } from '../auth/create-access-controller.js';
 import { createDescriptorCache } from '../cache/create-descriptor-cache.js';
+import { createNotifier } from '../events/create-notifier.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { HttpConfig } from '../config/sections/http.js';
@@ -18,6 +19,8 @@ import { createRequestHandler, type ServerOptions } from '../http/server.js';
 import { requestOrigin } from '../http/urls.js';
 import { startGcScheduler } from '../gc/scheduler.js';
 import { DebugAddressError, startOperations, type Operations, type ProcessRole } from '../ops/operations.js';
+import { tracerFromEnv } from '../ops/tracing-env.js';
+import type { Tracer } from '../ops/tracing.js';
 import { createLogger } from '../log.js';
 import { Registry } from '../registry/registry.js';
 import { UploadPurger } from '../registry/upload-purger.js';
@@ -92,7 +95,7 @@ export interface ServeOptions {
 export async function serve(configFile: string | undefined, options: ServeOptions = {}): Promise<void> {
   if (cluster.isWorker) return await runWorker(configFile);
   const { config, warnings, source } = await loadConfig(configFile);
-  const log = createLogger(config.log.level);
+  const log = createLogger(config.log.level, { formatter: config.log.formatter, fields: config.log.fields });
   for (const warning of warnings) log.warn({ config: source }, warning);
   const workers = workerCount(config, options.workers, log);
   if (workers === 1) {
@@ -169,18 +172,33 @@ interface RunningServer {
 }
 
 /** startOperations, with a bad `http.debug.addr` reported as a configuration error. */
-async function withOperations(config: Config, driver: StorageDriver, role: ProcessRole): Promise<Operations> {
-  return await startOperations(config, driver, role).catch((error: unknown) => {
+async function withOperations(config: Config, driver: StorageDriver, role: ProcessRole, tracer?: Tracer): Promise<Operations> {
+  return await startOperations(config, driver, role, tracer).catch((error: unknown) => {
     throw error instanceof DebugAddressError ? new ConfigError(error.message) : error;
   });
 }
 
 async function startServer(config: Config, log: Logger, role: Exclude<ProcessRole, 'primary'>): Promise<RunningServer> {
   const http = httpOptions(config.http);
-  const ops = await withOperations(config, await createDriver(config.storage), role);
+  // OpenTelemetry traces when the OTEL_* variables ask for them (each worker sends its own).
+  const tracer = tracerFromEnv(process.env, log);
+  const ops = await withOperations(config, await createDriver(config.storage), role, tracer);
   const { driver } = ops;
   const blobDescriptors = await createDescriptorCache(config, log);
+  // Each process (each worker) has its own queues: see README "Events (notifications)".
+  const metrics = ops.metrics;
+  const notifier = createNotifier(config.notifications, {
+    sourceAddr: config.http.net === 'tcp' ? `${hostname()}:${parseAddress(config.http.addr).port}` : hostname(),
+    metrics: metrics && {
+      delivered: metrics.eventsDelivered,
+      failures: metrics.eventDeliveryFailures,
+      dropped: metrics.eventsDropped,
+      queueLength: metrics.eventQueueLength,
+    },
+    log,
+  });
   const registry = new Registry(driver, {
+    events: notifier,
     deleteEnabled: config.storage.delete.enabled,
     redirect: !(config.storage.redirect?.disable ?? false),
     blobDescriptors,
@@ -200,13 +218,16 @@ async function startServer(config: Config, log: Logger, role: Exclude<ProcessRol
       extraRoutes: [...auth.endpoints, ...ops.routes],
       accessLog: !config.log.accesslog.disabled,
       ...ops.serverOptions,
+      tracer,
     });
     listener = await listen(handler, http.listen).catch((error: unknown) => {
       throw error instanceof ListenError ? new ConfigError(error.message) : error;
     });
   } catch (error) {
+    await notifier?.close(0);
     await blobDescriptors?.close();
     await ops.stop();
+    await tracer?.shutdown();
     throw error;
   }
   // After the listener is up: start-up does not wait for a walk of the whole tree.
@@ -239,11 +260,18 @@ async function startServer(config: Config, log: Logger, role: Exclude<ProcessRol
     // As Distribution: stop accepting, give requests in flight (uploads) up to http.draintimeout,
     // then cut the rest. The exit is 0 either way: the stop was asked for.
     stop: async () => {
+      const stopping = Date.now();
       const { drained } = await listener.close(http.drainMs);
       if (!drained) log.warn({ draintimeout_ms: http.drainMs }, 'requests still in flight were cut');
+      // Queued events get what is left of the drain time (at least a second) to be delivered.
+      const undelivered = await notifier?.close(Math.max(http.drainMs - (Date.now() - stopping), 1000));
+      for (const [endpoint, count] of undelivered ?? []) {
+        if (count > 0) log.warn({ endpoint, undelivered: count }, 'events not delivered before shutdown were lost');
+      }
       await gc?.stop();
       await blobDescriptors?.close();
       await ops.stop();
+      await tracer?.shutdown();
     },
   };
 }
@@ -265,7 +293,7 @@ async function runWorker(configFile: string | undefined): Promise<void> {
   try {
     // The primary has logged the warnings already.
     const { config } = await loadConfig(configFile);
-    log = createLogger(config.log.level).child({ worker: cluster.worker!.id });
+    log = createLogger(config.log.level, { formatter: config.log.formatter, fields: config.log.fields }).child({ worker: cluster.worker!.id });
     server = await startServer(config, log, 'worker');
   } catch (error) {
     const failure = error instanceof Error ? error : new Error(String(error));

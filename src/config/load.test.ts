@@ -91,7 +91,8 @@ describe('loadConfig: sources', () => {
     assert.equal(config.log.level, 'debug');
     assert.deepEqual(config.http.headers, { 'X-Content-Type-Options': ['nosniff'] });
     assert.deepEqual(config.health?.storagedriver, { enabled: true, interval: 10_000, threshold: 3 });
-    assert.deepEqual(warnings.sort(), ['log.fields: not implemented by this version of Berth; ignored']);
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(config.log.fields, { service: 'registry' });
   });
 
   test('defaults fill what the file leaves out', async () => {
@@ -194,7 +195,7 @@ describe('loadConfig: REGISTRY_* overrides', () => {
     });
     assert.deepEqual(warnings.sort(), [
       'http.secret: not implemented by this version of Berth; ignored',
-      'notifications: not implemented by this version of Berth; ignored',
+      'notifications.events: not implemented by this version of Berth; ignored',
       'redis.poolsize: not implemented by this version of Berth; ignored',
     ]);
     assert.ok(!warnings.join('\n').includes('a secret'), 'values never appear in warnings');
@@ -332,7 +333,6 @@ notifications:
     assert.deepEqual(config.auth, { htpasswd: { realm: 'basic-realm', path: '/auth/htpasswd' } });
     assert.deepEqual(warnings.sort(), [
       'http.secret: not implemented by this version of Berth; ignored',
-      'notifications: not implemented by this version of Berth; ignored',
     ]);
   });
 

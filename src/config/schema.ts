@@ -59,7 +59,11 @@ export type Config = z.output<typeof configSchema>;
 export const implementedKeys: readonly string[] = [
   'version',
   'log.level',
+  'log.formatter',
+  'log.fields',
   'log.accesslog.disabled',
+  'notifications.endpoints',
+  'notifications.nats',
   'storage.filesystem.rootdirectory',
   'storage.inmemory',
   'storage.azure.accountname',

@@ -7,6 +7,7 @@ import { RegistryError } from '../protocol/errors.js';
 import type { Registry } from '../registry/registry.js';
 import type { RequestContext } from './context.js';
 import type { RegistryMetrics } from '../ops/metrics.js';
+import { SpanStatus, type Span, type Tracer } from '../ops/tracing.js';
 import { replyError, replyJson } from './respond.js';
 import { matchRoute } from './router.js';
 import { adminRoutes } from './admin-routes.js';
@@ -37,6 +38,11 @@ export interface ServerOptions extends UrlOptions {
    * (extra routes aside) is answered 503 UNAVAILABLE, so a load balancer moves clients elsewhere.
    */
   health?: { readonly healthy: boolean };
+  /**
+   * OpenTelemetry: each request becomes a server span (continuing the caller's trace when it sends
+   * a W3C `traceparent`), current while the request is handled so storage calls nest under it.
+   */
+  tracer?: Tracer;
 }
 
 /** The metrics the HTTP front moves. */
@@ -75,13 +81,15 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
   const extraHeaders = Object.entries(options.headers ?? {}).filter(([, values]) => values.length > 0);
   const measure = options.metrics && requestMeter(options.metrics);
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, span: Span | undefined): Promise<void> => {
     const started = process.hrtime.bigint();
+    // What routing and authentication learn, for the access log line and the span.
+    const about: { route: string; repository?: string; user?: string } = { route: 'unmatched' };
     // The request's logger and abort signal are made on first use: most answers need neither,
     // and making them was a visible share of a small request's CPU.
     let requestLog: Logger | undefined;
     const log = (): Logger =>
-      (requestLog ??= options.log.child({ req_id: randomUUID(), method: req.method, path: req.url }));
+      (requestLog ??= options.log.child({ req_id: randomUUID(), method: req.method, path: loggablePath(req.url) }));
     res.setHeader(...apiVersionHeader);
     for (const [name, values] of extraHeaders) {
       // HTTP/2 forbids connection-specific headers; they would make the answer fail.
@@ -98,18 +106,46 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
       return abort.signal;
     };
     if (options.accessLog) {
+      const bytes = countBodyBytes(req, res);
       res.on('close', () => {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
         log().info(
-          { status: res.statusCode, bytes_out: res.getHeader('content-length'), ms: Math.round(ms * 10) / 10, complete: res.writableFinished },
+          {
+            status: res.statusCode,
+            route: about.route,
+            repository: about.repository,
+            user: about.user,
+            bytes_in: bytes.received,
+            bytes_out: bytes.sent,
+            ms: Math.round(ms * 10) / 10,
+            complete: res.writableFinished,
+            remote_addr: req.socket?.remoteAddress,
+            trace_id: span?.context.traceId,
+          },
           'request',
         );
+      });
+    }
+    if (span) {
+      res.once('close', () => {
+        span.set({
+          'http.request.method': req.method ?? 'GET',
+          'http.route': about.route,
+          'http.response.status_code': res.statusCode,
+          'url.path': loggablePath(req.url),
+          'berth.repository': about.repository,
+          'enduser.id': about.user,
+        });
+        // As OpenTelemetry's HTTP conventions say for server spans: 5xx is an error, 4xx the client's.
+        if (res.statusCode >= 500 || !res.writableFinished) span.status = SpanStatus.error;
+        span.end(`${req.method ?? 'GET'} ${about.route}`);
       });
     }
     const measured = measure?.(req, res, started);
     try {
       const extra = findExtraRoute(options.extraRoutes, req.url);
       if (extra) {
+        about.route = extra.route.path;
         if (measured) measured.route = extra.route.path;
         await extra.route.handle(req, res, extra.url);
         return;
@@ -123,6 +159,8 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
       const { path, url } = parseTarget(req.url, prefix);
       const method = req.method ?? 'GET';
       const match = matchRoute(allRoutes, method, path);
+      about.route = match.route.name;
+      about.repository = match.params.name;
       if (measured) {
         measured.route = match.route.name;
         if (uploadRoutes.has(match.route.name) && method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') measured.upload();
@@ -134,6 +172,7 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
         });
       }
       const grant = await access.authorize(req, match.endpoint.access(match.params));
+      about.user = grant.identity.user;
       let handlerLog: Logger | undefined;
       const ctx: RequestContext = {
         req,
@@ -156,9 +195,87 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
     }
   };
 
+  const tracer = options.tracer;
   return (req, res) => {
-    void handle(req, res);
+    if (!tracer) {
+      void handle(req, res, undefined);
+      return;
+    }
+    const traceparent = req.headers.traceparent;
+    // Named again when it ends, once the route is known.
+    const span = tracer.startRequestSpan(`${req.method ?? 'GET'}`, typeof traceparent === 'string' ? traceparent : undefined);
+    void tracer.run(span, () => handle(req, res, span));
   };
+}
+
+/** Query parameters whose values are credentials or signatures: never written to a log or span. */
+const secretParameter = /token|password|passwd|secret|signature|credential|^sig$|^code$|key/i;
+
+/**
+ * The request target as logged: user information in an absolute-form target dropped, and the
+ * values of query parameters that carry secrets (`?access_token=`, presigned signatures)
+ * replaced by `REDACTED`. The rest stays as sent, so the line still shows what was asked.
+ */
+export function loggablePath(raw: string | undefined): string {
+  let target = (raw ?? '/').replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1');
+  const question = target.indexOf('?');
+  if (question < 0) return target;
+  const query = target
+    .slice(question + 1)
+    .split('&')
+    .map((pair) => {
+      const equals = pair.indexOf('=');
+      const name = equals < 0 ? pair : pair.slice(0, equals);
+      let decoded = name;
+      try {
+        decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+      } catch {
+        // a malformed name is matched as sent
+      }
+      return secretParameter.test(decoded) ? `${name}=REDACTED` : pair;
+    });
+  target = `${target.slice(0, question)}?${query.join('&')}`;
+  return target;
+}
+
+/**
+ * Counts the body bytes of a request and its answer as they pass, without touching the streams'
+ * flow: a 'data' listener would start the request flowing before its handler reads it. The
+ * request's `push` (where the HTTP/1 parser and HTTP/2 compat layer hand over body chunks) and
+ * the answer's `write`/`end` are wrapped on these two objects only.
+ */
+function countBodyBytes(req: IncomingMessage, res: ServerResponse): { readonly received: number; readonly sent: number } {
+  const counts = { received: 0, sent: 0 };
+  const push = req.push;
+  req.push = function (this: IncomingMessage, chunk: unknown, encoding?: BufferEncoding) {
+    counts.received += chunkLength(chunk, encoding);
+    return push.call(this, chunk, encoding);
+  };
+  type Write = (chunk: unknown, ...rest: unknown[]) => unknown;
+  const write = res.write as Write;
+  const end = res.end as Write;
+  // HTTP/2's end() writes its chunk through write(): counted once, in end.
+  let ending = false;
+  (res as { write: Write }).write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+    if (!ending) counts.sent += chunkLength(chunk, rest[0]);
+    return write.call(this, chunk, ...rest);
+  };
+  (res as { end: Write }).end = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+    if (!ending) counts.sent += chunkLength(chunk, rest[0]);
+    ending = true;
+    try {
+      return end.call(this, chunk, ...rest);
+    } finally {
+      ending = false;
+    }
+  };
+  return counts;
+}
+
+function chunkLength(chunk: unknown, encoding: unknown): number {
+  if (typeof chunk === 'string') return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  if (chunk instanceof Uint8Array) return chunk.byteLength;
+  return 0;
 }
 
 const uploadRoutes: ReadonlySet<string> = new Set(['upload-start', 'upload']);

@@ -25,6 +25,14 @@ export interface RegistryMetrics {
   readonly storageDuration: Histogram<'driver' | 'operation'>;
   /** Storage calls that failed with anything but "path not found". */
   readonly storageErrors: Counter<'driver' | 'operation'>;
+  /** Events an endpoint (`notifications`) accepted, by endpoint name. */
+  readonly eventsDelivered: Counter<'endpoint'>;
+  /** Failed delivery attempts (each retry counts), by endpoint name. */
+  readonly eventDeliveryFailures: Counter<'endpoint'>;
+  /** Events dropped because the endpoint's queue was full, by endpoint name. */
+  readonly eventsDropped: Counter<'endpoint'>;
+  /** Events held for the endpoint now (waiting or being sent); summed across workers. */
+  readonly eventQueueLength: Gauge<'endpoint'>;
 }
 
 /** Latency buckets in seconds: from a cached manifest (sub-millisecond) to a large blob. */
@@ -112,6 +120,30 @@ export function createRegistryMetrics(): RegistryMetrics {
       name: 'berth_storage_errors_total',
       help: 'Storage driver calls that failed other than with "path not found", by driver and operation',
       labelNames: ['driver', 'operation'],
+      registers,
+    }),
+    eventsDelivered: new Counter({
+      name: 'berth_events_delivered_total',
+      help: 'Registry events accepted by a notification endpoint, by endpoint name',
+      labelNames: ['endpoint'],
+      registers,
+    }),
+    eventDeliveryFailures: new Counter({
+      name: 'berth_event_delivery_failures_total',
+      help: 'Failed attempts to deliver events to a notification endpoint (each retry counts), by endpoint name',
+      labelNames: ['endpoint'],
+      registers,
+    }),
+    eventsDropped: new Counter({
+      name: 'berth_events_dropped_total',
+      help: 'Registry events dropped because the endpoint queue was full, by endpoint name',
+      labelNames: ['endpoint'],
+      registers,
+    }),
+    eventQueueLength: new Gauge({
+      name: 'berth_event_queue_length',
+      help: 'Registry events held for a notification endpoint (waiting or being sent), by endpoint name',
+      labelNames: ['endpoint'],
       registers,
     }),
   };

@@ -10,6 +10,7 @@ import { InstrumentedDriver } from './instrumented-driver.js';
 import { createRegistryMetrics, type RegistryMetrics } from './metrics.js';
 import { healthRoute, livenessRoute, metricsRoute, readinessRoute, type MetricsSource } from './ops-routes.js';
 import { StorageProbe } from './storage-probe.js';
+import type { Tracer } from './tracing.js';
 
 /**
  * Which process of `berth serve` this is: `single` serves the API and the debug address;
@@ -20,10 +21,12 @@ export type ProcessRole = 'single' | 'worker' | 'primary';
 
 /** Metrics and health, set up for one process. */
 export interface Operations {
-  /** The driver to use from now on: the given one, counted and timed when metrics are on. */
+  /** The driver to use from now on: the given one, counted and timed when metrics are on, traced with a tracer. */
   readonly driver: StorageDriver;
   /** For createRequestHandler: request metrics (when on) and the health gate (when checks are configured). */
   readonly serverOptions: Pick<ServerOptions, 'metrics' | 'health'>;
+  /** Every metric of this process when metrics are on (event delivery metrics among them). */
+  readonly metrics: RegistryMetrics | undefined;
   /** `/livez` and `/readyz`, for the main listener. */
   readonly routes: readonly ExtraRoute[];
   /** The debug listener's port, when `http.debug.addr` is set and this process serves it. */
@@ -43,13 +46,14 @@ export class DebugAddressError extends Error {
 /**
  * Sets up `http.debug` (address, Prometheus) and `health` for this process. Metrics are only
  * gathered when something can read them: `http.debug.addr` set and `prometheus.enabled` true.
+ * With a tracer (OpenTelemetry, see tracing-env.ts) storage calls become spans of their request.
  */
-export async function startOperations(config: Config, driver: StorageDriver, role: ProcessRole): Promise<Operations> {
+export async function startOperations(config: Config, driver: StorageDriver, role: ProcessRole, tracer?: Tracer): Promise<Operations> {
   const debug = config.http.debug;
   const prometheus = debug?.addr !== undefined && debug.prometheus?.enabled === true;
   const metrics: RegistryMetrics | undefined = prometheus && role !== 'primary' ? createRegistryMetrics() : undefined;
   if (metrics && role === 'worker') answerMetricsRequests(metrics.registry);
-  const measured = metrics ? new InstrumentedDriver(driver, metrics) : driver;
+  const measured = metrics || tracer ? new InstrumentedDriver(driver, metrics, tracer) : driver;
   // The primary serves no API: its checks only feed the debug address, so without one it runs none.
   const checks = role === 'primary' && debug?.addr === undefined ? [] : healthChecks(config.health, measured);
   const monitor = new HealthMonitor(checks);
@@ -72,6 +76,7 @@ export async function startOperations(config: Config, driver: StorageDriver, rol
   return {
     driver: measured,
     serverOptions: { metrics, health: checks.length > 0 ? monitor : undefined },
+    metrics,
     routes,
     debugPort: debugServer?.port,
     stop: async () => {

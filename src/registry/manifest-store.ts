@@ -24,6 +24,8 @@ export interface StoredManifest {
 
 export interface PutResult {
   readonly digest: Digest;
+  /** The manifest's media type, as stored (for events). */
+  readonly mediaType: string;
   readonly subject?: Digest;
 }
 
@@ -84,7 +86,7 @@ export class ManifestStore {
     this.onRepositoryContent(name);
     if ('tag' in reference) await this.tags.set(name, reference.tag, digest);
     this.bytesCache.set(digest.text, bytes);
-    return { digest, subject: manifest.subject?.digest };
+    return { digest, mediaType: manifest.mediaType, subject: manifest.subject?.digest };
   }
 
   /** MANIFEST_UNKNOWN (or NAME_UNKNOWN for a repository that does not exist) when absent. */

@@ -1,3 +1,4 @@
+import type { EventPublisher } from '../events/event.js';
 import type { StorageDriver } from '../storage/driver.js';
 import type { BlobDescriptorCache } from './blob-descriptor-cache.js';
 import { BlobStore } from './blob-store.js';
@@ -27,6 +28,11 @@ export interface RegistryOptions {
   readOnly?: boolean;
   /** Told when a background refresh of the catalog index fails (the request that started it has its answer already). */
   onCatalogRefreshError?: (error: unknown) => void;
+  /**
+   * `notifications`: where the HTTP handlers report pushes, pulls, mounts and deletes. Absent
+   * when no endpoint is configured; handlers then build no event at all.
+   */
+  events?: EventPublisher;
 }
 
 /** What a registry is, independent of HTTP: one object per storage driver. */

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
+import type { EventPublisher } from '../../src/events/event.js';
 import { listen, type Listener, type ListenOptions } from '../../src/http/listener.js';
 import { createRequestHandler, type ServerOptions } from '../../src/http/server.js';
 import type { BlobDescriptorCache } from '../../src/registry/blob-descriptor-cache.js';
@@ -50,6 +51,8 @@ export async function startTestRegistry(
     blobDescriptors?: BlobDescriptorCache;
     /** How to listen (default: plain HTTP on 127.0.0.1, a free port). */
     listen?: Partial<ListenOptions>;
+    /** Where handlers report pushes, pulls, mounts and deletes (`notifications`); the caller closes it. */
+    events?: EventPublisher;
   } = {},
 ): Promise<TestRegistry> {
   const root = options.root ?? (await mkdtemp(join(tmpdir(), 'berth-test-')));
@@ -59,6 +62,7 @@ export async function startTestRegistry(
     redirect: options.redirect ?? false,
     blobDescriptors: options.blobDescriptors,
     readOnly: options.readOnly,
+    events: options.events,
   });
   const handler = createRequestHandler({
     registry,

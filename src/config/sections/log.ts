@@ -24,7 +24,10 @@ const hook = section({
   options: section({ smtp: smtp.optional(), from: text.optional(), to: stringList.optional() }).optional(),
 });
 
-/** `log`: the level and the access log are implemented; formatter, fields, hooks and reportcaller not yet. */
+/**
+ * `log`: level, formatter, fields and the access log are implemented (src/log.ts); hooks and
+ * reportcaller not yet. Unlike Distribution, an unset formatter means JSON (pino's), not text.
+ */
 export const logSchema = section({
   level: logLevel.default('info'),
   formatter: z.enum(['text', 'json', 'logstash'], { error: 'must be one of text, json, logstash' }).optional(),

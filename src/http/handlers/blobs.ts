@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { blobTargetMediaType } from '../../events/event.js';
 import { parseDigest, type Digest } from '../../protocol/digest.js';
 import { RegistryError } from '../../protocol/errors.js';
 import type { RequestContext } from '../context.js';
@@ -7,6 +8,7 @@ import { parseRangeHeader } from '../range.js';
 import { fileSliceOf } from '../../storage/file-slice.js';
 import { sendFileSlice } from '../file-send.js';
 import { reply } from '../respond.js';
+import { publishEvent } from './publish-event.js';
 
 /**
  * `GET`/`HEAD /v2/<name>/blobs/<digest>`: streamed, with Range support for resumed pulls.
@@ -32,6 +34,9 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
   if (req.headers['if-none-match'] === headers.ETag) return reply(res, 304, headers);
   if (req.method === 'HEAD') return reply(res, 200, { ...headers, 'Content-Length': blob.size });
   const redirect = registry.options.redirect ? await registry.blobs.redirectURL(digest) : undefined;
+  if (registry.options.events) {
+    publishEvent(ctx, 'pull', 'blobs', { mediaType: blobTargetMediaType, digest: digest.text, size: blob.size });
+  }
   if (redirect) return reply(res, 307, { Location: redirect, 'Docker-Content-Digest': digest.text });
 
   const range = parseRangeHeader(req.headers.range, blob.size);
@@ -57,7 +62,9 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
 /** `DELETE /v2/<name>/blobs/<digest>`: unlinks the blob from the repository. */
 export async function deleteBlob(ctx: RequestContext): Promise<void> {
   requireDeletes(ctx);
-  await ctx.registry.blobs.unlink(ctx.params.name!, routeDigest(ctx));
+  const digest = routeDigest(ctx);
+  await ctx.registry.blobs.unlink(ctx.params.name!, digest);
+  if (ctx.registry.options.events) publishEvent(ctx, 'delete', 'blobs', { digest: digest.text });
   reply(ctx.res, 202);
 }
 

@@ -6,16 +6,26 @@ import type { RequestContext } from '../context.js';
 import { readSmallBody } from '../request-body.js';
 import { reply } from '../respond.js';
 import { requireDeletes } from './blobs.js';
+import { publishEvent } from './publish-event.js';
 
 /** `GET`/`HEAD /v2/<name>/manifests/<reference>`: the stored bytes with their media type. */
 export async function getManifest(ctx: RequestContext): Promise<void> {
-  const manifest = await ctx.registry.manifests.get(ctx.params.name!, routeReference(ctx));
+  const reference = routeReference(ctx);
+  const manifest = await ctx.registry.manifests.get(ctx.params.name!, reference);
   const headers = {
     'Content-Type': manifest.mediaType,
     'Docker-Content-Digest': manifest.digest.text,
     ETag: `"${manifest.digest.text}"`,
   };
   if (ctx.req.headers['if-none-match'] === headers.ETag) return reply(ctx.res, 304, headers);
+  if (ctx.registry.options.events && ctx.req.method === 'GET') {
+    publishEvent(ctx, 'pull', 'manifests', {
+      mediaType: manifest.mediaType,
+      digest: manifest.digest.text,
+      size: manifest.bytes.length,
+      ...('tag' in reference ? { tag: reference.tag } : {}),
+    });
+  }
   reply(ctx.res, 200, headers, manifest.bytes);
 }
 
@@ -32,6 +42,13 @@ export async function putManifest(ctx: RequestContext): Promise<void> {
   const bytes = await readSmallBody(ctx.req, maxManifestBytes, 'manifest');
   const result = await ctx.registry.manifests.put(name, reference, bytes, ctx.req.headers['content-type']);
   for (const tag of extraTags) await ctx.registry.tags.set(name, tag, result.digest);
+  if (ctx.registry.options.events) {
+    // One event per tag the push set (Distribution's receivers expect one tag per event).
+    const tags = 'tag' in reference ? [reference.tag] : extraTags;
+    const target = { mediaType: result.mediaType, digest: result.digest.text, size: bytes.length };
+    if (tags.length === 0) publishEvent(ctx, 'push', 'manifests', target);
+    for (const tag of tags) publishEvent(ctx, 'push', 'manifests', { ...target, tag });
+  }
   const headers: Record<string, string | string[]> = {
     Location: ctx.location(`/v2/${name}/manifests/${result.digest.text}`),
     'Docker-Content-Digest': result.digest.text,
@@ -44,7 +61,11 @@ export async function putManifest(ctx: RequestContext): Promise<void> {
 /** `DELETE /v2/<name>/manifests/<reference>`: by digest the revision and its tags; by tag the tag. */
 export async function deleteManifest(ctx: RequestContext): Promise<void> {
   requireDeletes(ctx);
-  await ctx.registry.manifests.delete(ctx.params.name!, routeReference(ctx));
+  const reference = routeReference(ctx);
+  await ctx.registry.manifests.delete(ctx.params.name!, reference);
+  if (ctx.registry.options.events) {
+    publishEvent(ctx, 'delete', 'manifests', 'tag' in reference ? { tag: reference.tag } : { digest: reference.digest.text });
+  }
   reply(ctx.res, 202);
 }
 

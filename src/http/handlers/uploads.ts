@@ -1,13 +1,15 @@
 import { repositoryScope } from '../../auth/scope.js';
+import { blobTargetMediaType } from '../../events/event.js';
 import { isDigestAlgorithm, parseDigest, type Digest, type DigestAlgorithm } from '../../protocol/digest.js';
 import { RegistryError } from '../../protocol/errors.js';
 import { isValidName } from '../../protocol/names.js';
-import { forNewReference } from '../../registry/blob-store.js';
+import { forNewReference, type BlobDescriptor } from '../../registry/blob-store.js';
 import { isValidUploadId, type ChunkOptions } from '../../registry/uploads.js';
 import type { RequestContext } from '../context.js';
 import { parseContentRange } from '../range.js';
 import { hasBody } from '../request-body.js';
 import { reply } from '../respond.js';
+import { publishEvent } from './publish-event.js';
 
 /**
  * `POST /v2/<name>/blobs/uploads/`: a cross-repository mount (`?mount=&from=`), a whole blob in
@@ -29,7 +31,7 @@ export async function startUpload(ctx: RequestContext): Promise<void> {
         source: ctx.req,
         options: chunkOptions(ctx),
       });
-      return blobCreated(ctx, blob.digest);
+      return blobCreated(ctx, blob);
     } catch (error) {
       // The client never saw this session: nobody else will finish or cancel it.
       await registry.uploads.cancel(name, id).catch(() => undefined);
@@ -64,7 +66,7 @@ export async function completeUpload(ctx: RequestContext): Promise<void> {
     const finalChunk = hasBody(ctx.req) ? { source: ctx.req, options: chunkOptions(ctx) } : undefined;
     return ctx.registry.uploads.complete(ctx.params.name!, id, digest, finalChunk);
   });
-  blobCreated(ctx, blob.digest);
+  blobCreated(ctx, blob);
 }
 
 /** `DELETE <upload location>`: abandons the session and its bytes. */
@@ -75,23 +77,34 @@ export async function cancelUpload(ctx: RequestContext): Promise<void> {
 
 async function tryMount(ctx: RequestContext, name: string, mount: string, from: string): Promise<boolean> {
   const digest = parseDigest(mount);
+  let blob: BlobDescriptor;
   // A mount that cannot be done falls back to a normal upload session, as the spec asks; so does
   // one from a repository the caller may not pull (which must not tell whether the blob is there).
   if (!digest || !isValidName(from) || !ctx.grant.allows(repositoryScope(from, 'pull'))) return false;
   try {
     // A blob marked for deletion by garbage collection is not mounted: the upload session
     // makes the client send it again, which unmarks it.
-    await ctx.registry.blobs.statInRepository(from, digest, forNewReference);
+    blob = await ctx.registry.blobs.statInRepository(from, digest, forNewReference);
   } catch (error) {
     if (error instanceof RegistryError && error.code === 'BLOB_UNKNOWN') return false;
     throw error;
   }
   await ctx.registry.blobs.link(name, digest);
-  blobCreated(ctx, digest);
+  blobCreated(ctx, blob, from);
   return true;
 }
 
-function blobCreated(ctx: RequestContext, digest: Digest): void {
+/** Answers a completed upload (or, with `from`, a mount) and reports it as an event. */
+function blobCreated(ctx: RequestContext, blob: BlobDescriptor, from?: string): void {
+  const { digest } = blob;
+  if (ctx.registry.options.events) {
+    publishEvent(ctx, from === undefined ? 'push' : 'mount', 'blobs', {
+      mediaType: blobTargetMediaType,
+      digest: digest.text,
+      size: blob.size,
+      ...(from === undefined ? {} : { fromRepository: from }),
+    });
+  }
   reply(ctx.res, 201, {
     Location: ctx.location(`/v2/${ctx.params.name}/blobs/${digest.text}`),
     'Docker-Content-Digest': digest.text,
