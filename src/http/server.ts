@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { OpenAccess, type AccessController } from '../auth/access-controller.js';
@@ -83,8 +82,8 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
 
   const handle = async (req: IncomingMessage, res: ServerResponse, span: Span | undefined): Promise<void> => {
     const started = process.hrtime.bigint();
-    // What routing and authentication learn, for the access log line and the span.
-    const about: { route: string; repository?: string; user?: string } = { route: 'unmatched' };
+    // What routing and authentication learn, for the access log line, the metrics and the span.
+    const about: RequestFacts = { route: 'unmatched' };
     // The request's logger and abort signal are made on first use: most answers need neither,
     // and making them was a visible share of a small request's CPU.
     let requestLog: Logger | undefined;
@@ -105,8 +104,9 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
       }
       return abort.signal;
     };
+    // Body bytes, counted once for both the access log and the metrics.
+    const bytes = options.accessLog || measure ? countBodyBytes(req, res) : undefined;
     if (options.accessLog) {
-      const bytes = countBodyBytes(req, res);
       res.on('close', () => {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
         log().info(
@@ -115,8 +115,8 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
             route: about.route,
             repository: about.repository,
             user: about.user,
-            bytes_in: bytes.received,
-            bytes_out: bytes.sent,
+            bytes_in: bytes!.received,
+            bytes_out: bytes!.sent,
             ms: Math.round(ms * 10) / 10,
             complete: res.writableFinished,
             remote_addr: req.socket?.remoteAddress,
@@ -141,12 +141,11 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
         span.end(`${req.method ?? 'GET'} ${about.route}`);
       });
     }
-    const measured = measure?.(req, res, started);
+    const measured = measure?.(req, res, started, about, bytes!);
     try {
       const extra = findExtraRoute(options.extraRoutes, req.url);
       if (extra) {
         about.route = extra.route.path;
-        if (measured) measured.route = extra.route.path;
         await extra.route.handle(req, res, extra.url);
         return;
       }
@@ -161,10 +160,7 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
       const match = matchRoute(allRoutes, method, path);
       about.route = match.route.name;
       about.repository = match.params.name;
-      if (measured) {
-        measured.route = match.route.name;
-        if (uploadRoutes.has(match.route.name) && method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') measured.upload();
-      }
+      if (measured && uploadRoutes.has(match.route.name) && method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') measured.upload();
       // One check for every write route, before authentication: no credentials can make it pass.
       if (options.registry.options.readOnly && !readMethods.has(method)) {
         throw new RegistryError('UNSUPPORTED', {
@@ -238,13 +234,19 @@ export function loggablePath(raw: string | undefined): string {
   return target;
 }
 
+/** Body bytes of a request and its answer so far. */
+interface BodyBytes {
+  readonly received: number;
+  readonly sent: number;
+}
+
 /**
  * Counts the body bytes of a request and its answer as they pass, without touching the streams'
  * flow: a 'data' listener would start the request flowing before its handler reads it. The
  * request's `push` (where the HTTP/1 parser and HTTP/2 compat layer hand over body chunks) and
  * the answer's `write`/`end` are wrapped on these two objects only.
  */
-function countBodyBytes(req: IncomingMessage, res: ServerResponse): { readonly received: number; readonly sent: number } {
+function countBodyBytes(req: IncomingMessage, res: ServerResponse): BodyBytes {
   const counts = { received: 0, sent: 0 };
   const push = req.push;
   req.push = function (this: IncomingMessage, chunk: unknown, encoding?: BufferEncoding) {
@@ -283,46 +285,44 @@ const uploadRoutes: ReadonlySet<string> = new Set(['upload-start', 'upload']);
 /** Methods counted by name; any other is `other`, so a client cannot make up label values. */
 const knownMethods: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
-/** What the handler tells the meter about a request once it knows. */
-interface MeasuredRequest {
-  /** The route's name; `unmatched` until routing finds one. */
+/** What routing and authentication learn about a request, read when it ends. */
+interface RequestFacts {
+  /** The route's name (or an extra route's path); `unmatched` until routing finds one. */
   route: string;
+  repository?: string;
+  user?: string;
+}
+
+/** What the handler tells the meter once it knows. */
+interface MeasuredRequest {
   /** Counts the request as an upload in progress until it ends. */
   upload(): void;
 }
 
 /**
  * Records each request when its answer ends (or the client goes): count and latency by route,
- * method and status, and the bytes the connection carried since the previous request on it
- * ended (socket counters, so bodies streamed straight through are counted without touching them).
+ * method and status, and its body bytes in and out.
  */
-function requestMeter(metrics: RequestMetrics): (req: IncomingMessage, res: ServerResponse, started: bigint) => MeasuredRequest {
-  const counted = new WeakMap<Socket, { read: number; written: number }>();
-  return (req, res, started) => {
-    const measured: MeasuredRequest & { uploading: boolean } = {
-      route: 'unmatched',
-      uploading: false,
+function requestMeter(
+  metrics: RequestMetrics,
+): (req: IncomingMessage, res: ServerResponse, started: bigint, about: RequestFacts, bytes: BodyBytes) => MeasuredRequest {
+  return (req, res, started, about, bytes) => {
+    let uploading = false;
+    res.once('close', () => {
+      const method = knownMethods.has(req.method ?? '') ? req.method! : 'other';
+      metrics.requests.inc({ route: about.route, method, status: String(res.statusCode) });
+      metrics.requestDuration.observe({ route: about.route, method }, Number(process.hrtime.bigint() - started) / 1e9);
+      if (uploading) metrics.uploadsInProgress.dec();
+      if (bytes.received > 0) metrics.receivedBytes.inc(bytes.received);
+      if (bytes.sent > 0) metrics.sentBytes.inc(bytes.sent);
+    });
+    return {
       upload() {
-        if (this.uploading || res.closed) return;
-        this.uploading = true;
+        if (uploading || res.closed) return;
+        uploading = true;
         metrics.uploadsInProgress.inc();
       },
     };
-    res.once('close', () => {
-      const method = knownMethods.has(req.method ?? '') ? req.method! : 'other';
-      metrics.requests.inc({ route: measured.route, method, status: String(res.statusCode) });
-      metrics.requestDuration.observe({ route: measured.route, method }, Number(process.hrtime.bigint() - started) / 1e9);
-      if (measured.uploading) metrics.uploadsInProgress.dec();
-      const socket = req.socket as Socket | undefined;
-      if (socket) {
-        const before = counted.get(socket) ?? { read: 0, written: 0 };
-        const now = { read: socket.bytesRead ?? 0, written: socket.bytesWritten ?? 0 };
-        if (now.read > before.read) metrics.receivedBytes.inc(now.read - before.read);
-        if (now.written > before.written) metrics.sentBytes.inc(now.written - before.written);
-        counted.set(socket, { read: Math.max(now.read, before.read), written: Math.max(now.written, before.written) });
-      }
-    });
-    return measured;
   };
 }
 

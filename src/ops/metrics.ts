@@ -14,7 +14,7 @@ export interface RegistryMetrics {
   readonly requests: Counter<'route' | 'method' | 'status'>;
   /** Time from the request's arrival to the end of its answer, by route and method. */
   readonly requestDuration: Histogram<'route' | 'method'>;
-  /** Bytes read from and written to client connections (headers included), counted as requests end. */
+  /** Body bytes of requests and answers, counted as requests end (the access log's bytes_in/bytes_out). */
   readonly receivedBytes: Counter;
   readonly sentBytes: Counter;
   /** Upload requests (POST, PATCH, PUT of a blob upload) being served now. */
@@ -96,8 +96,8 @@ export function createRegistryMetrics(): RegistryMetrics {
       buckets: requestBuckets,
       registers,
     }),
-    receivedBytes: new Counter({ name: 'berth_http_received_bytes_total', help: 'Bytes read from client connections, headers included', registers }),
-    sentBytes: new Counter({ name: 'berth_http_sent_bytes_total', help: 'Bytes written to client connections, headers included', registers }),
+    receivedBytes: new Counter({ name: 'berth_http_received_bytes_total', help: 'Body bytes received in requests', registers }),
+    sentBytes: new Counter({ name: 'berth_http_sent_bytes_total', help: 'Body bytes sent in answers', registers }),
     uploadsInProgress: new Gauge({
       name: 'berth_uploads_in_progress',
       help: 'Blob upload requests (POST, PATCH, PUT) being served now',
