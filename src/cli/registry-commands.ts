@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { dockerConfigFile, removeCredentials, saveCredentials } from '../client/docker-config.js';
 import { parseReference, referenceOf } from '../client/reference.js';
 import type { RegistryClient } from '../client/registry-client.js';
+import { RegistrySource } from '../image/registry-endpoint.js';
 import { isIndex, type Descriptor, type Platform } from '../image/descriptor.js';
 import { formatPlatform } from '../image/platform.js';
 import { connect, withConnectionFlags, type ConnectionFlags } from './client-options.js';
@@ -106,12 +107,14 @@ export function inspectCommand(): Command {
     .action(async (refArg: string, flags: ConnectionFlags & JsonFlag & { raw?: boolean }) => {
       const ref = parseReference(refArg);
       await withClient(ref.registry, flags, async (client) => {
-        const { descriptor, bytes } = await client.getManifest(ref.repository, referenceOf(ref));
+        const source = new RegistrySource(client, ref);
+        const root = await source.root();
+        const bytes = await source.fetchBytes(root);
         if (flags.raw) {
           process.stdout.write(bytes);
           return;
         }
-        const summary = await describe(client, ref.repository, descriptor, bytes);
+        const summary = await describe(source, root, bytes);
         print(flags, summary, summaryText(refArg, summary));
       });
     });
@@ -132,9 +135,9 @@ interface ImageSummary {
   referrers: Descriptor[];
 }
 
-async function describe(client: RegistryClient, repository: string, descriptor: Descriptor, bytes: Buffer): Promise<ImageSummary> {
+async function describe(source: RegistrySource, descriptor: Descriptor, bytes: Buffer): Promise<ImageSummary> {
   const manifest = JSON.parse(bytes.toString('utf8')) as { manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] };
-  const referrers = await client.referrers(repository, descriptor.digest);
+  const referrers = await source.client.referrers(source.reference.repository, descriptor.digest);
   const base = { digest: descriptor.digest, mediaType: descriptor.mediaType, size: descriptor.size, manifest, referrers };
   if (isIndex(descriptor.mediaType)) {
     const platforms = (manifest.manifests ?? []).map((m) => ({ digest: m.digest, platform: m.platform, size: m.size, mediaType: m.mediaType }));
@@ -142,8 +145,9 @@ async function describe(client: RegistryClient, repository: string, descriptor: 
   }
   const layers = manifest.layers ?? [];
   let config: unknown;
-  if (manifest.config && manifest.config.size <= 4 * 1024 * 1024) {
-    const text = (await buffer(await client.openBlob(repository, manifest.config.digest))).toString('utf8');
+  if (manifest.config) {
+    // Read as the transfers read it: size-bounded and checked against its digest.
+    const text = (await source.fetchBytes(manifest.config)).toString('utf8');
     try {
       config = JSON.parse(text);
     } catch {

@@ -6,6 +6,8 @@ import type { BlobLocations } from './blob-locations.js';
 import { verifyBytes } from './content-check.js';
 import { isImageManifest, isIndex, type Descriptor } from './descriptor.js';
 import type { ImageSink, ImageSource } from './image-endpoint.js';
+import { InvalidImageError } from './image-errors.js';
+import { TransferError } from './transfer.js';
 import { maxSmallObjectSize } from './oci-layout.js';
 
 
@@ -33,7 +35,7 @@ export class RegistrySource implements ImageSource {
       const { bytes } = await this.client.getManifest(this.reference.repository, descriptor.digest);
       return bytes;
     }
-    if (descriptor.size > maxSmallObjectSize) throw new Error(`${descriptor.digest}: ${descriptor.size} bytes is too large to read whole`);
+    if (descriptor.size > maxSmallObjectSize) throw new InvalidImageError(`${descriptor.digest}: ${descriptor.size} bytes is too large for a manifest or config`);
     const bytes = await buffer(await this.client.openBlob(this.reference.repository, descriptor.digest));
     verifyBytes(descriptor, bytes);
     return bytes;
@@ -107,7 +109,7 @@ export class RegistrySink implements ImageSink {
 
   async finish(root: Descriptor): Promise<void> {
     if (this.reference.digest) {
-      if (this.reference.digest !== root.digest) throw new Error(`${this.reference.digest} was asked for, but the image is ${root.digest}`);
+      if (this.reference.digest !== root.digest) throw new TransferError(`the destination names ${this.reference.digest}, but the image is ${root.digest}: push by tag, or by the image's own digest`);
       return;
     }
     const tag = referenceOf(this.reference);
