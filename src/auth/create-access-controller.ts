@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { throttleDefaults } from '../config/sections/auth.js';
 import { OpenAccess, type AccessController } from './access-controller.js';
 import { AccessPolicy, AccessPolicyError, type AccessPolicyOptions } from './access-policy.js';
 import { createHtpasswdIfMissing, HtpasswdError, HtpasswdUsers } from './htpasswd.js';
 import { HtpasswdAccess } from './htpasswd-access.js';
+import { LoginThrottle } from './login-throttle.js';
 import { SillyAccess } from './silly-access.js';
 import { loadOrCreateSigningKey } from './signing-key.js';
 import { TokenAccess } from './token-access.js';
@@ -39,6 +41,17 @@ export interface TokenServerAuthOptions {
   expiration?: number;
 }
 
+/** `auth.throttle` (a Berth extension): brute-force protection for password logins. */
+export interface ThrottleAuthOptions {
+  enabled: boolean;
+  /** Failed logins per user name within the window. */
+  attempts: number;
+  /** Failed logins per client address within the window. */
+  addressattempts: number;
+  /** The window, in milliseconds. */
+  window: number;
+}
+
 export interface AuthOptions {
   htpasswd?: HtpasswdAuthOptions;
   token?: TokenAuthOptions;
@@ -47,6 +60,8 @@ export interface AuthOptions {
   none?: unknown;
   /** `auth.silly`: Distribution's development provider (any Authorization header passes). */
   silly?: { realm: string; service: string };
+  /** Absent: the schema's defaults (on: 10 failures per user, 100 per address, per minute). */
+  throttle?: ThrottleAuthOptions;
 }
 
 /** An endpoint outside the `/v2/` API, served on its exact path without the access gate. */
@@ -79,7 +94,8 @@ export const defaultTokenExpirationMs = 5 * 60_000;
  * - `auth.token` + `auth.tokenserver`: Berth issues the tokens itself from its htpasswd users and
  *   the `access` rules, and trusts its own signing key (plus any rootcertbundle/jwks given).
  * A missing htpasswd file is created with a generated `admin` user, whose password goes to
- * stderr once. A missing signing key is generated.
+ * stderr once. A missing signing key is generated. `auth.throttle` guards the passwords both
+ * htpasswd and the token server check.
  */
 export async function createAccessController(
   options: {
@@ -117,10 +133,17 @@ export async function createAccessController(
     }
   };
 
+  const limits = auth.throttle ?? throttleDefaults;
+  const throttle = limits.enabled
+    ? new LoginThrottle({ attempts: limits.attempts, addressAttempts: limits.addressattempts, windowMs: limits.window })
+    : undefined;
+  const logThrottle = () => log.info(limits.enabled ? { ...limits } : { enabled: false }, 'auth: failed-login throttle');
+
   if (auth.htpasswd) {
     const users = await loadUsers('auth.htpasswd.path', auth.htpasswd.path);
     log.info({ path: auth.htpasswd.path, rules: policy.configured }, 'auth: htpasswd (Basic)');
-    return { access: new HtpasswdAccess(auth.htpasswd.realm, users, policy), endpoints: [] };
+    logThrottle();
+    return { access: new HtpasswdAccess(auth.htpasswd.realm, users, policy, throttle), endpoints: [] };
   }
 
   if (auth.token) {
@@ -151,10 +174,12 @@ export async function createAccessController(
           service: token.service,
           expirationMs: server.expiration ?? defaultTokenExpirationMs,
           users,
+          throttle,
           policy,
           key,
         }),
       );
+      logThrottle();
     } else if (policy.configured) {
       log.warn('access rules are not used with auth.token alone: the external token server decides (see auth.tokenserver)');
     }

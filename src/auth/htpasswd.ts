@@ -112,6 +112,8 @@ export interface HtpasswdUsersOptions {
   cacheSize?: number;
   /** The file is looked at (stat) at most this often. */
   checkIntervalMs?: number;
+  /** How a password is checked against a bcrypt hash (tests watch the calls); default bcryptjs. */
+  compare?: (password: string, hash: string) => Promise<boolean>;
 }
 
 /**
@@ -131,8 +133,16 @@ export class HtpasswdUsers {
   private readonly verified = new Map<string, string>();
   private readonly cacheSize: number;
   private readonly checkIntervalMs: number;
-  /** A valid hash compared against for unknown users, so they cost the same time as known ones. */
-  private static dummyHash: string | undefined;
+  private readonly compare: (password: string, hash: string) => Promise<boolean>;
+  /**
+   * What an unknown user's password is compared against, so that the answer takes as long as
+   * for a known user: a hash of a random password with the bcrypt cost most of the file's users
+   * have (a fixed cost would give unknown users away whenever the file's cost differs, such as
+   * `htpasswd -B`'s default 5 against Berth's 10).
+   */
+  private dummyHash = '';
+  /** Dummy hashes by cost, made once per process. */
+  private static readonly dummies = new Map<number, Promise<string>>();
 
   private constructor(
     readonly path: string,
@@ -140,6 +150,7 @@ export class HtpasswdUsers {
   ) {
     this.cacheSize = options.cacheSize ?? 1024;
     this.checkIntervalMs = options.checkIntervalMs ?? 1000;
+    this.compare = options.compare ?? ((password, hash) => bcrypt.compare(password, hash));
   }
 
   /** Loads the file; throws HtpasswdError (naming line and user) when a line cannot be used. */
@@ -171,7 +182,7 @@ export class HtpasswdUsers {
     }
     const hash = this.users.get(user);
     const generation = this.signature;
-    const ok = await bcrypt.compare(password, hash ?? (await HtpasswdUsers.dummy()));
+    const ok = await this.compare(password, hash ?? this.dummyHash);
     if (!ok || hash === undefined) return undefined;
     if (generation === this.signature) {
       this.verified.set(cacheKey, user);
@@ -180,9 +191,13 @@ export class HtpasswdUsers {
     return user;
   }
 
-  private static async dummy(): Promise<string> {
-    HtpasswdUsers.dummyHash ??= await bcrypt.hash(randomBytes(16).toString('hex'), bcryptCost);
-    return HtpasswdUsers.dummyHash;
+  private static async dummy(cost: number): Promise<string> {
+    let made = HtpasswdUsers.dummies.get(cost);
+    if (made === undefined) {
+      made = bcrypt.hash(randomBytes(16).toString('hex'), cost);
+      HtpasswdUsers.dummies.set(cost, made);
+    }
+    return await made;
   }
 
   private async refresh(): Promise<void> {
@@ -216,15 +231,31 @@ export class HtpasswdUsers {
       this.forget();
       throw error;
     }
+    this.dummyHash = await HtpasswdUsers.dummy(commonCost(users.values()));
     this.users = users;
     this.signature = signature;
     this.verified.clear();
   }
 
-  /** Nobody is trusted until the file can be read again (the next check retries). */
+  /** Nobody is trusted until the file can be read again (the next check retries); unknown users still cost a comparison. */
   private forget(): void {
     this.users = new Map();
     this.signature = '';
     this.verified.clear();
   }
+}
+
+/** The bcrypt cost most of these hashes have (the higher on a tie); Berth's own for none. */
+function commonCost(hashes: Iterable<string>): number {
+  const counts = new Map<number, number>();
+  for (const hash of hashes) {
+    const cost = Number(hash.slice(4, 6));
+    counts.set(cost, (counts.get(cost) ?? 0) + 1);
+  }
+  let best = bcryptCost;
+  let bestCount = 0;
+  for (const [cost, count] of counts) {
+    if (count > bestCount || (count === bestCount && cost > best)) [best, bestCount] = [cost, count];
+  }
+  return best;
 }

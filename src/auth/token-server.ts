@@ -4,6 +4,8 @@ import { SignJWT } from 'jose';
 import type { AccessPolicy } from './access-policy.js';
 import { basicChallenge, readCredentials } from './credentials.js';
 import type { HtpasswdUsers } from './htpasswd.js';
+import type { LoginThrottle } from './login-throttle.js';
+import { checkPassword } from './password-login.js';
 import { mergeScopes, parseScopes, type Scope } from './scope.js';
 import type { SigningKey } from './signing-key.js';
 
@@ -17,6 +19,8 @@ export interface TokenServerOptions {
   /** Token lifetime. */
   expirationMs: number;
   users: HtpasswdUsers;
+  /** Brute-force protection for the passwords it checks (Basic header and password form alike). */
+  throttle?: LoginThrottle;
   policy: AccessPolicy;
   key: SigningKey;
 }
@@ -40,7 +44,9 @@ class TokenRequestError extends Error {
  * Basic credentials (docker, containers/image, containerd's fallback), and `POST <path>` with a
  * form `grant_type=password&username=&password=&scope=&service=` (containerd, docker with
  * OAuth). Without credentials the token is anonymous (`sub` empty) and carries what anonymous
- * requests may do; wrong credentials get 401. The access claim is what was asked for, cut down to
+ * requests may do; wrong credentials get 401 (the same for an unknown user), and a user name or
+ * address the throttle refuses gets 429 TOOMANYREQUESTS in the registry's error format, which
+ * docker and containers/image show as such. The access claim is what was asked for, cut down to
  * what the access rules allow, never more; scopes with nothing allowed are left out. Refresh
  * tokens are never issued, so clients keep sending the password (as with Basic auth).
  */
@@ -54,7 +60,7 @@ export class TokenServer {
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     try {
       const request = await this.readRequest(req, url);
-      const user = await this.authenticate(request.user, request.password);
+      const user = await this.authenticate(request.user, request.password, req.socket?.remoteAddress);
       if (request.account !== undefined && request.account !== '' && user !== undefined && request.account !== user) {
         throw new TokenRequestError(400, 'invalid_request', 'account does not match the credentials');
       }
@@ -89,9 +95,9 @@ export class TokenServer {
     }
   }
 
-  private async authenticate(user: string | undefined, password: string | undefined): Promise<string | undefined> {
+  private async authenticate(user: string | undefined, password: string | undefined, address: string | undefined): Promise<string | undefined> {
     if (user === undefined || user === '') return undefined;
-    const verified = await this.options.users.verify(user, password ?? '');
+    const verified = await checkPassword(this.options.users, this.options.throttle, { user, password: password ?? '', address });
     if (verified === undefined) {
       throw new TokenRequestError(401, 'invalid_grant', 'invalid user name or password', {
         'WWW-Authenticate': basicChallenge(this.options.service),

@@ -7,6 +7,7 @@ import { GcLease } from '../gc/lease.js';
 import { createLogger } from '../log.js';
 import { BlobStore } from '../registry/blob-store.js';
 import { createDriver } from '../storage/create-driver.js';
+import { sweepsTemporaries } from '../storage/stale-temporaries.js';
 import { UserCommandError } from './user.js';
 
 interface GcFlags {
@@ -82,11 +83,16 @@ async function garbageCollect(configFile: string | undefined, flags: GcFlags): P
     await lease.release();
     await descriptors?.close();
   }
+  // Temporary files a killed registry left: offline every one is stale (nothing writes); online,
+  // only those older than the upload purge age, as `serve` sweeps them (a live write's is younger).
+  const olderThan = new Date(Date.now() - (flags.online ? config.storage.maintenance.uploadpurging.age : 0));
+  const temporaries = sweepsTemporaries(driver) ? (await driver.sweepTemporaries({ olderThan, dryRun: flags.dryRun })).stale : 0;
   if (progress) out.write('\r\x1b[K');
   if (flags.json) {
-    out.write(`${JSON.stringify(summary, null, 2)}\n`);
+    out.write(`${JSON.stringify({ ...summary, staleTemporaries: temporaries }, null, 2)}\n`);
     return;
   }
+  if (temporaries > 0) out.write(`${temporaries} stale temporary files ${summary.dryRun ? 'would be removed' : 'removed'}\n`);
   const verb = summary.dryRun ? 'eligible for deletion' : 'deleted';
   out.write(
     `\n${summary.markedBlobs} blobs marked, ${summary.deletedBlobs.length} blobs and ${summary.deletedManifests.length} manifests ${verb}, ` +

@@ -22,6 +22,7 @@ import { DebugAddressError, startOperations, type Operations, type ProcessRole }
 import { tracerFromEnv } from '../ops/tracing-env.js';
 import type { Tracer } from '../ops/tracing.js';
 import { createLogger } from '../log.js';
+import type { RegistryLimits } from '../registry/limits.js';
 import { Registry } from '../registry/registry.js';
 import { UploadPurger } from '../registry/upload-purger.js';
 import type { StorageDriver } from '../storage/driver.js';
@@ -59,6 +60,14 @@ export function httpOptions(http: HttpConfig): {
           : undefined,
       http2: !http.http2.disabled,
       h2c: http.h2c.enabled,
+      timeouts: {
+        headerMs: http.timeouts.header,
+        idleMs: http.timeouts.idle,
+        minRate: http.timeouts.minrate,
+        minRateGraceMs: http.timeouts.minrategrace,
+        requestMs: http.timeouts.request,
+        maxConnections: http.maxconnections,
+      },
     },
     server: { host: http.host, prefix: http.prefix, relativeUrls: http.relativeurls, headers: http.headers },
     drainMs: http.draintimeout,
@@ -78,6 +87,19 @@ function asConfigError<T>(step: () => T): T {
     if (error instanceof ListenError) throw new ConfigError(error.message);
     throw error;
   }
+}
+
+/** `limits`, `catalog.maxentries` and `tags.maxtags` as the registry reads them (headersize and pathlength go to the HTTP front). */
+export function registryLimits(config: Config): RegistryLimits {
+  const { limits } = config;
+  return {
+    manifestBytes: limits.manifestsize,
+    manifestDepth: limits.manifestdepth,
+    tagsPerRepository: limits.tags,
+    uploadBytes: limits.uploadsize,
+    catalogPage: config.catalog.maxentries,
+    tagsPage: config.tags.maxtags,
+  };
 }
 
 export interface ServeOptions {
@@ -204,6 +226,7 @@ async function startServer(config: Config, log: Logger, role: Exclude<ProcessRol
     blobDescriptors,
     readOnly: config.storage.maintenance.readonly.enabled,
     onCatalogRefreshError: (error) => log.warn({ err: error }, 'catalog index: refresh failed; the previous list is served'),
+    limits: registryLimits(config),
   });
   let listener: Listener;
   try {
@@ -219,8 +242,9 @@ async function startServer(config: Config, log: Logger, role: Exclude<ProcessRol
       accessLog: !config.log.accesslog.disabled,
       ...ops.serverOptions,
       tracer,
+      maxTargetLength: config.limits.pathlength,
     });
-    listener = await listen(handler, http.listen).catch((error: unknown) => {
+    listener = await listen(handler, { ...http.listen, log, maxHeaderSize: config.limits.headersize }).catch((error: unknown) => {
       throw error instanceof ListenError ? new ConfigError(error.message) : error;
     });
   } catch (error) {

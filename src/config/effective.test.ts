@@ -65,7 +65,11 @@ describe('effectiveConfigYaml', () => {
     assert.deepEqual(printed, {
       version: '0.1',
       log: { level: 'info', accesslog: { disabled: false } },
-      http: { addr: ':5000', net: 'tcp', relativeurls: false, draintimeout: '0s', headers: {}, http2: { disabled: false }, h2c: { enabled: false } },
+      http: { addr: ':5000', net: 'tcp', relativeurls: false, draintimeout: '0s', headers: {}, http2: { disabled: false }, h2c: { enabled: false },
+        timeouts: { header: '30s', idle: '1m', minrate: 1024, minrategrace: '10s', request: '0s' }, maxconnections: 0 },
+      catalog: { maxentries: 1000 },
+      tags: { maxtags: 10000 },
+      limits: { manifestsize: 4194304, manifestdepth: 64, headersize: 65536, pathlength: 8192, tags: 0, uploadsize: 0 },
     });
     assert.deepEqual(parseConfig(effectiveConfigYaml(minimal), {}).config, minimal);
   });

@@ -18,7 +18,6 @@ describe('the whole configuration format', () => {
     assert.deepEqual(
       warnings.map((w) => w.replace(/: not implemented by this version of Berth; ignored$/, '')).sort(),
       [
-        'catalog',
         'compatibility',
         'http.secret',
         'http.tls.ciphersuites',
@@ -54,7 +53,6 @@ describe('the whole configuration format', () => {
         'reporting',
         'storage.filesystem.maxthreads',
         'storage.tag',
-        'tags',
         'validation',
       ],
     );
@@ -87,6 +85,8 @@ describe('the whole configuration format', () => {
       http2: { disabled: true },
       h2c: { enabled: false },
       workers: 4,
+      timeouts: { header: 20_000, idle: 90_000, minrate: 2048, minrategrace: 15_000, request: 3_600_000 },
+      maxconnections: 5000,
     });
     assert.deepEqual(config.auth, {
       token: {
@@ -112,6 +112,9 @@ describe('the whole configuration format', () => {
     assert.equal(config.proxy?.ttl, 96 * 3_600_000);
     assert.equal(config.validation?.manifests?.indexes?.platforms, 'list');
     assert.equal(config.storage.maintenance?.uploadpurging?.age, 72 * 3_600_000);
+    assert.deepEqual(config.limits, { manifestsize: 1048576, manifestdepth: 32, headersize: 32768, pathlength: 4096, tags: 5000, uploadsize: 10737418240 });
+    assert.equal(config.catalog.maxentries, 500);
+    assert.equal(config.tags.maxtags, 200);
   });
 
   const drivers: Record<string, string> = {

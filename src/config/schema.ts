@@ -5,6 +5,7 @@ import { catalogSchema } from './sections/catalog.js';
 import { compatibilitySchema } from './sections/compatibility.js';
 import { healthSchema } from './sections/health.js';
 import { httpSchema } from './sections/http.js';
+import { limitsSchema } from './sections/limits.js';
 import { loglevelSchema, logSchema } from './sections/log.js';
 import { middlewareSchema } from './sections/middleware.js';
 import { notificationsSchema } from './sections/notifications.js';
@@ -19,7 +20,7 @@ import { childSchema, text } from './values.js';
 
 /**
  * Distribution's config.yml (version 0.1), every section of 2.8 and 3.x, plus Berth's `access`
- * section and `auth.tokenserver`. Unknown keys, wrong types and missing required values are
+ * and `limits` sections and `auth.tokenserver`. Unknown keys, wrong types and missing required values are
  * errors. Defaults are set on the keys Berth implements; the keys it does not implement yet are
  * typed and checked but left without defaults, so the effective configuration shows only what
  * is in effect.
@@ -44,6 +45,7 @@ export const configSchema = z
     tags: tagsSchema,
     policy: policySchema,
     access: accessSchema,
+    limits: limitsSchema,
   })
   .strict();
 
@@ -132,6 +134,8 @@ export const implementedKeys: readonly string[] = [
   'http.http2.disabled',
   'http.h2c.enabled',
   'http.workers',
+  'http.timeouts',
+  'http.maxconnections',
   'http.debug.addr',
   'http.debug.prometheus.enabled',
   'http.debug.prometheus.path',
@@ -149,7 +153,11 @@ export const implementedKeys: readonly string[] = [
   'auth.silly',
   'auth.none',
   'auth.tokenserver',
+  'auth.throttle',
   'access',
+  'limits',
+  'catalog.maxentries',
+  'tags.maxtags',
 ];
 
 for (const key of implementedKeys) {

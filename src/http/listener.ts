@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { once } from 'node:events';
 import { lstat, readFile, unlink } from 'node:fs/promises';
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import {
   createSecureServer,
@@ -12,6 +12,10 @@ import {
 } from 'node:http2';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { SecureContextOptions, TLSSocket, TlsOptions as NodeTlsOptions } from 'node:tls';
+import type { Logger } from 'pino';
+import { isHttp2Request } from './http2-request.js';
+import { defaultHeaderSize } from './request-limits.js';
+import { SlowClientGuard, type ClientTimeouts } from './timeouts.js';
 
 /** A problem with the listen settings; the message names the config key. */
 export class ListenError extends Error {
@@ -59,6 +63,12 @@ export interface ListenOptions {
   http2?: boolean;
   /** `http.h2c.enabled`: also take HTTP/2 with prior knowledge on a plain connection. Default false. */
   h2c?: boolean;
+  /** `http.timeouts.*` and `http.maxconnections`; unset values take defaultClientTimeouts. */
+  timeouts?: Partial<ClientTimeouts>;
+  /** Where requests cut for slowness and refused connections are logged. */
+  log?: Logger;
+  /** `limits.headersize`: bytes of a request head over HTTP/1; Node answers a larger one with 431. Default in request-limits.ts. */
+  maxHeaderSize?: number;
 }
 
 /**
@@ -105,11 +115,14 @@ const http2Preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
  */
 export async function listen(handler: RequestHandler, options: ListenOptions): Promise<Listener> {
   const tracker = new RequestTracker();
+  const guard = new SlowClientGuard(options.timeouts, options.log);
   const onRequest = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
     tracker.started(req, res);
+    guard.track(req as IncomingMessage, res as ServerResponse);
     handler(req as IncomingMessage, res as ServerResponse);
   };
-  const server = await createServerFor(onRequest, options, tracker);
+  const server = await createServerFor(onRequest, options, tracker, guard);
+  guard.limitConnections(server);
   // In a cluster worker the primary binds the socket once for every worker (and has removed a
   // stale one before forking); removing it here would pull it from under the other workers.
   const socketPath = async (path: string) => (cluster.isWorker ? path : await removeStaleSocket(path));
@@ -134,7 +147,7 @@ export async function listen(handler: RequestHandler, options: ListenOptions): P
     url,
     address: options.net === 'unix' ? options.addr : (bound as AddressInfo).address,
     port,
-    close: (drainMs) => (closing ??= tracker.drain(server, drainMs)),
+    close: (drainMs) => (closing ??= tracker.drain(server, drainMs).finally(() => guard.close())),
   };
 }
 
@@ -146,20 +159,26 @@ async function createServerFor(
   onRequest: (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void,
   options: ListenOptions,
   tracker: RequestTracker,
+  guard: SlowClientGuard,
 ): Promise<NetServer> {
-  const http1Options = { keepAliveTimeout: 65_000, requestTimeout: 0 };
   if (options.tls) {
     const tls = await secureContextOptions(options.tls);
     const server =
       options.http2 === false
-        ? createHttpsServer({ ...tls, ...http1Options, ALPNProtocols: ['http/1.1'] }, onRequest)
+        ? createHttpsServer({ ...tls, ALPNProtocols: ['http/1.1'], maxHeaderSize: options.maxHeaderSize ?? defaultHeaderSize }, onRequest)
         : createSecureServer({ ...tls, allowHTTP1: true }, onRequest);
+    // The HTTP/2 server hands HTTP/1 connections to node:http's connection handling, which reads
+    // the same timeout properties; its own sessions get the idle timeout.
+    guard.configure(server as unknown as HttpServer);
+    // node:http reads the head limit from the server per connection, the HTTP/2 server's HTTP/1 fallback included.
+    Object.assign(server, { maxHeaderSize: options.maxHeaderSize ?? defaultHeaderSize });
     tracker.watch(server, true);
     if (options.http2 !== false) tracker.watchSessions(server);
     if (options.tls.clientCas?.length) enforceClientAuth(server, options.tls.clientAuth ?? 'require-and-verify-client-cert');
     return server;
   }
-  const http1 = createHttpServer(http1Options, onRequest);
+  const http1 = createHttpServer({ maxHeaderSize: options.maxHeaderSize ?? defaultHeaderSize }, onRequest);
+  guard.configure(http1);
   if (!options.h2c) {
     tracker.watch(http1, false);
     return http1;
@@ -181,6 +200,11 @@ async function createServerFor(
   });
   tracker.watch(front, false);
   tracker.watchSessions(http2);
+  guard.configureSessions(http2);
+  // node:http checks header and request timeouts from its 'listening' event, which a server fed
+  // connections by another never gets.
+  front.once('listening', () => http1.emit('listening'));
+  front.once('close', () => http1.close());
   return front;
 }
 
@@ -272,7 +296,7 @@ class RequestTracker {
 
   started(req: AnyRequest, res: AnyResponse): void {
     this.inFlight.add(res);
-    const http1Socket = req.httpVersionMajor === 1 ? (req.socket as Socket) : undefined;
+    const http1Socket = isHttp2Request(req) ? undefined : (req.socket as Socket);
     if (http1Socket) this.busy.set(http1Socket, (this.busy.get(http1Socket) ?? 0) + 1);
     // Connection headers are HTTP/1 only; an answer sent while draining ends its connection.
     if (this.draining && http1Socket) res.setHeader('Connection', 'close');
@@ -291,7 +315,7 @@ class RequestTracker {
     this.draining = true;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const res of this.inFlight) {
-      if (!res.headersSent && res.req.httpVersionMajor === 1) res.setHeader('Connection', 'close');
+      if (!res.headersSent && !isHttp2Request(res.req)) res.setHeader('Connection', 'close');
     }
     for (const session of this.sessions) session.close();
     const idle = new Promise<void>((resolve) => {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
 import { RegistryError } from '../protocol/errors.js';
+import { isHttp2Request } from './http2-request.js';
 
 /**
  * True when the request carries a body: a length above zero, chunked transfer encoding, or over
@@ -8,9 +8,7 @@ import { RegistryError } from '../protocol/errors.js';
  */
 export function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
-  if (req.httpVersionMajor >= 2 && length === undefined) {
-    return !(req as unknown as Http2ServerRequest).stream.endAfterHeaders;
-  }
+  if (isHttp2Request(req) && length === undefined) return !req.stream.endAfterHeaders;
   return req.headers['transfer-encoding'] !== undefined || Number(length ?? 0) > 0;
 }
 

@@ -31,7 +31,7 @@ export function replyJson(res: ServerResponse, status: number, value: unknown, h
  */
 export function replyError(res: ServerResponse, error: unknown, log: Logger): void {
   const known = error instanceof RegistryError;
-  const registryError = known ? error : new RegistryError('UNKNOWN', { cause: error });
+  const registryError = known ? error : isStorageFull(error) ? storageFull(error) : new RegistryError('UNKNOWN', { cause: error });
   if (known) {
     log.debug({ code: registryError.code, err: error }, 'request refused');
   } else {
@@ -42,4 +42,26 @@ export function replyError(res: ServerResponse, error: unknown, log: Logger): vo
     return;
   }
   replyJson(res, registryError.status, registryError.toBody(), registryError.headers);
+}
+
+/**
+ * A full disk: 507 Insufficient Storage (RFC 4918), which tells the client that retrying will not
+ * help until space is freed, with the code UNKNOWN, since the spec's codes (which clients may
+ * match on) name no such case; the message says what happened.
+ */
+function storageFull(cause: unknown): RegistryError {
+  return new RegistryError('UNKNOWN', { status: 507, message: 'storage is full: the registry cannot store more data until space is freed', cause });
+}
+
+/**
+ * True when storage refused a write for lack of space: ENOSPC (or EDQUOT, a quota) from any file
+ * system call (write, rename, mkdir, open, the close that flushes), also when wrapped as the
+ * cause of another error.
+ */
+function isStorageFull(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth++) {
+    const code = (current as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') return true;
+  }
+  return false;
 }

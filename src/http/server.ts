@@ -7,11 +7,14 @@ import type { Registry } from '../registry/registry.js';
 import type { RequestContext } from './context.js';
 import type { RegistryMetrics } from '../ops/metrics.js';
 import { SpanStatus, type Span, type Tracer } from '../ops/tracing.js';
+import { isHttp2Request } from './http2-request.js';
+import { checkTargetLength, checkTransferEncoding, defaultTargetLength } from './request-limits.js';
 import { replyError, replyJson } from './respond.js';
 import { matchRoute } from './router.js';
 import { adminRoutes } from './admin-routes.js';
 import { routes } from './routes.js';
 import type { RequestHandler } from './listener.js';
+import { SlowClientGuard, type ClientTimeouts } from './timeouts.js';
 import { normalizePrefix, urlBuilder, type UrlOptions } from './urls.js';
 
 /** `host`, `prefix` and `relativeUrls` (see UrlOptions) decide the URLs in `Location` and `Link`. */
@@ -42,6 +45,8 @@ export interface ServerOptions extends UrlOptions {
    * a W3C `traceparent`), current while the request is handled so storage calls nest under it.
    */
   tracer?: Tracer;
+  /** `limits.pathlength`: a longer request target gets 414 before routing (default in request-limits.ts). */
+  maxTargetLength?: number;
 }
 
 /** The metrics the HTTP front moves. */
@@ -64,9 +69,21 @@ export interface ExtraRoute {
 /** Every answer carries this, as Docker clients check for it. */
 const apiVersionHeader = ['Docker-Distribution-API-Version', 'registry/2.0'] as const;
 
-/** The registry on a plain HTTP/1.1 server (listen() in listener.ts also serves TLS, HTTP/2 and unix sockets). */
-export function createRegistryServer(options: ServerOptions): Server {
-  return createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, createRequestHandler(options));
+/**
+ * The registry on a plain HTTP/1.1 server, with the same client timeouts as listen() (which also
+ * serves TLS, HTTP/2 and unix sockets, and drains on close).
+ */
+export function createRegistryServer(options: ServerOptions & { timeouts?: Partial<ClientTimeouts> }): Server {
+  const guard = new SlowClientGuard(options.timeouts, options.log);
+  const handler = createRequestHandler(options);
+  const server = createServer((req, res) => {
+    guard.track(req, res);
+    handler(req, res);
+  });
+  guard.configure(server);
+  guard.limitConnections(server);
+  server.once('close', () => guard.close());
+  return server;
 }
 
 /**
@@ -79,6 +96,7 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
   const locate = urlBuilder(options);
   const extraHeaders = Object.entries(options.headers ?? {}).filter(([, values]) => values.length > 0);
   const measure = options.metrics && requestMeter(options.metrics);
+  const maxTargetLength = options.maxTargetLength ?? defaultTargetLength;
 
   const handle = async (req: IncomingMessage, res: ServerResponse, span: Span | undefined): Promise<void> => {
     const started = process.hrtime.bigint();
@@ -92,7 +110,7 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
     res.setHeader(...apiVersionHeader);
     for (const [name, values] of extraHeaders) {
       // HTTP/2 forbids connection-specific headers; they would make the answer fail.
-      if (req.httpVersionMajor >= 2 && http2Forbidden.has(name.toLowerCase())) continue;
+      if (isHttp2Request(req) && http2Forbidden.has(name.toLowerCase())) continue;
       res.setHeader(name, values.length === 1 ? values[0]! : [...values]);
     }
     let abort: AbortController | undefined;
@@ -155,6 +173,8 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
         });
         return;
       }
+      checkTargetLength(req.url, maxTargetLength);
+      checkTransferEncoding(req.headers['transfer-encoding']);
       const { path, url } = parseTarget(req.url, prefix);
       const method = req.method ?? 'GET';
       const match = matchRoute(allRoutes, method, path);

@@ -1,5 +1,6 @@
-import { parseDigest, type Digest } from '../protocol/digest.js';
+import { isDigestAlgorithm, looksLikeDigest, parseDigest, type Digest } from '../protocol/digest.js';
 import { RegistryError } from '../protocol/errors.js';
+import { exceedsJsonDepth } from './json-depth.js';
 import {
   bareMediaType,
   imageMediaTypes,
@@ -35,12 +36,21 @@ const schema1Message =
   'Docker schema 1 manifests are not supported; push the image as Docker schema 2 or OCI ' +
   '(for example `skopeo copy --format v2s2` or a current docker/podman)';
 
+export interface ParseOptions {
+  /** `limits.manifestdepth`: deeper nesting is MANIFEST_INVALID, checked before parsing. None when absent (stored manifests). */
+  readonly maxDepth?: number;
+}
+
 /**
  * Parses and checks a manifest for storage. `contentType` is the request's Content-Type (may be
  * empty); the manifest's own `mediaType` field wins when present, and the two must agree when
- * both name a manifest type. Throws MANIFEST_INVALID with a message that says what is wrong.
+ * both name a manifest type. Throws MANIFEST_INVALID with a message that says what is wrong
+ * (DIGEST_INVALID for a descriptor digest in an algorithm Berth cannot verify).
  */
-export function parseManifest(bytes: Uint8Array, contentType?: string): ParsedManifest {
+export function parseManifest(bytes: Uint8Array, contentType?: string, options: ParseOptions = {}): ParsedManifest {
+  if (options.maxDepth !== undefined && exceedsJsonDepth(bytes, options.maxDepth)) {
+    throw invalid(`manifest nests arrays and objects deeper than ${options.maxDepth} levels (limits.manifestdepth)`);
+  }
   let body: unknown;
   try {
     body = JSON.parse(Buffer.from(bytes).toString('utf8'));
@@ -108,6 +118,14 @@ function parseDescriptor(value: unknown, where: string): Descriptor {
   const { mediaType, digest, size, urls } = value;
   if (typeof mediaType !== 'string' || !mediaType) throw invalid(`${where}.mediaType must be a non-empty string`);
   const parsed = typeof digest === 'string' ? parseDigest(digest) : undefined;
+  if (!parsed && typeof digest === 'string' && looksLikeDigest(digest) && !isDigestAlgorithm(digest.split(':')[0]!)) {
+    // Well-formed, but in an algorithm other than sha256 and sha512 (the ones the OCI image spec
+    // registers): content could never be checked against it.
+    throw new RegistryError('DIGEST_INVALID', {
+      message: `${where}.digest ${JSON.stringify(digest)} is not supported: use sha256:<64 hex> or sha512:<128 hex>`,
+      detail: { digest, where },
+    });
+  }
   if (!parsed) throw invalid(`${where}.digest is not a valid digest: ${JSON.stringify(digest)}`);
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
     throw invalid(`${where}.size must be a non-negative integer`);

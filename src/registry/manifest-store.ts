@@ -2,19 +2,20 @@ import { digestBytes, parseDigest, type Digest } from '../protocol/digest.js';
 import { RegistryError } from '../protocol/errors.js';
 import { isValidTag } from '../protocol/names.js';
 import type { StorageDriver } from '../storage/driver.js';
+import { imageMediaTypes, indexMediaTypes } from '../protocol/media-types.js';
 import { paths } from '../storage/paths.js';
 import { forNewReference, type BlobStore } from './blob-store.js';
 import { BoundedCache } from './bounded-cache.js';
+import { defaultLimits } from './limits.js';
 import { deleteIfPresent, listOrEmpty, readLink, writeLink } from './links.js';
-import { parseManifest, storedMediaType, type ParsedManifest } from './manifest-parser.js';
+import { parseManifest, storedMediaType, type Descriptor, type ParsedManifest } from './manifest-parser.js';
 import { repositoryExists } from './repository.js';
 import type { TagStore } from './tag-store.js';
 
 /** A manifest reference from a URL: a tag or a digest (already checked against the grammar). */
 export type Reference = { readonly tag: string } | { readonly digest: Digest };
 
-/** The spec asks registries to take manifests of at least 4 MiB; larger ones get 413. */
-export const maxManifestBytes = 4 * 1024 * 1024;
+export { maxManifestBytes } from './limits.js';
 
 export interface StoredManifest {
   readonly digest: Digest;
@@ -74,10 +75,12 @@ export class ManifestStore {
     private readonly tags: TagStore,
     /** Told after a revision is written: the repository holds content (the catalog index lists it). */
     private readonly onRepositoryContent: (name: string) => void = () => {},
+    /** `limits.manifestdepth`, checked on every push. */
+    private readonly maxDepth: number = defaultLimits.manifestDepth,
   ) {}
 
   async put(name: string, reference: Reference, bytes: Buffer, contentType?: string): Promise<PutResult> {
-    const manifest = parseManifest(bytes, contentType);
+    const manifest = parseManifest(bytes, contentType, { maxDepth: this.maxDepth });
     const algorithm = 'digest' in reference ? reference.digest.algorithm : 'sha256';
     const digest = digestBytes(bytes, algorithm);
     if ('digest' in reference && reference.digest.text !== digest.text) {
@@ -167,7 +170,11 @@ export class ManifestStore {
   /**
    * Every blob and child manifest the manifest names must be in the repository, at the stated
    * size, with its content in storage (not just in the descriptor cache) and not marked for
-   * deletion by garbage collection.
+   * deletion by garbage collection. A child of an index must be a manifest revision of the
+   * repository (a layer of the same digest is not one), of the kind its descriptor says.
+   *
+   * Cycles cannot form: a child must be stored before an index can name it, and an index cannot
+   * name its own digest (that would need a hash of its own bytes inside those bytes).
    */
   private async checkReferences(name: string, manifest: ParsedManifest): Promise<void> {
     const required = [...manifest.blobs, ...manifest.children];
@@ -181,12 +188,7 @@ export class ManifestStore {
     );
     required.forEach((descriptor, i) => {
       const blob = found[i];
-      if (!blob) {
-        throw new RegistryError('MANIFEST_BLOB_UNKNOWN', {
-          message: `manifest references ${descriptor.digest.text}, which is not in repository ${name}`,
-          detail: { digest: descriptor.digest.text },
-        });
-      }
+      if (!blob) throw blobUnknown(name, descriptor);
       if (blob.size !== descriptor.size) {
         throw new RegistryError('MANIFEST_INVALID', {
           message: `descriptor of ${descriptor.digest.text} says ${descriptor.size} bytes, but the blob has ${blob.size}`,
@@ -194,5 +196,42 @@ export class ManifestStore {
         });
       }
     });
+    await Promise.all(manifest.children.map((child) => this.checkChild(name, child)));
   }
+
+  /**
+   * A child of an index is a revision of the repository, and an index where its descriptor says
+   * index, an image manifest where it says image manifest. Docker and OCI spellings of the same
+   * kind are both accepted (tools mix them), and a descriptor media type that names neither
+   * kind is not checked.
+   */
+  private async checkChild(name: string, child: Descriptor): Promise<void> {
+    if ((await readLink(this.driver, paths.revisionLink(name, child.digest)))?.text !== child.digest.text) {
+      throw blobUnknown(name, child);
+    }
+    const said = manifestKind(child.mediaType);
+    if (said === undefined) return;
+    const stored = storedMediaType(await this.read(child.digest));
+    const actual = manifestKind(stored);
+    if (actual !== undefined && actual !== said) {
+      throw new RegistryError('MANIFEST_INVALID', {
+        message: `descriptor of ${child.digest.text} says ${child.mediaType}, but that manifest is ${stored}`,
+        detail: { digest: child.digest.text, mediaType: stored },
+      });
+    }
+  }
+}
+
+function blobUnknown(name: string, descriptor: Descriptor): RegistryError {
+  return new RegistryError('MANIFEST_BLOB_UNKNOWN', {
+    message: `manifest references ${descriptor.digest.text}, which is not in repository ${name}`,
+    detail: { digest: descriptor.digest.text },
+  });
+}
+
+/** `index` or `image` for the manifest media types, undefined for anything else. */
+function manifestKind(mediaType: string): 'index' | 'image' | undefined {
+  if (indexMediaTypes.has(mediaType)) return 'index';
+  if (imageMediaTypes.has(mediaType)) return 'image';
+  return undefined;
 }

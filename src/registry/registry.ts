@@ -4,6 +4,7 @@ import type { BlobDescriptorCache } from './blob-descriptor-cache.js';
 import { BlobStore } from './blob-store.js';
 import { Catalog } from './catalog.js';
 import { CatalogIndex } from './catalog-index.js';
+import { resolveLimits, type RegistryLimits } from './limits.js';
 import { ManifestStore } from './manifest-store.js';
 import { Referrers } from './referrers.js';
 import { repositoryExists } from './repository.js';
@@ -33,6 +34,8 @@ export interface RegistryOptions {
    * when no endpoint is configured; handlers then build no event at all.
    */
   events?: EventPublisher;
+  /** `limits`, `catalog.maxentries`, `tags.maxtags`: what is not set takes its default (limits.ts). */
+  limits?: Partial<RegistryLimits>;
 }
 
 /** What a registry is, independent of HTTP: one object per storage driver. */
@@ -42,6 +45,8 @@ export class Registry {
   readonly tags: TagStore;
   readonly manifests: ManifestStore;
   readonly referrers: Referrers;
+  /** The limits in effect (the HTTP handlers read the manifest size and page sizes here). */
+  readonly limits: RegistryLimits;
   /** The exact walk of the storage tree (garbage collection, usage). */
   readonly catalog: Catalog;
   /** What `_catalog` pages come from, on drivers with change tokens (see catalog-index.ts). */
@@ -55,10 +60,11 @@ export class Registry {
       ? new CatalogIndex(driver, { onRefreshError: options.onCatalogRefreshError })
       : undefined;
     const noteRepository = (name: string) => this.catalogIndex?.noteRepository(name);
+    this.limits = resolveLimits(options.limits);
     this.blobs = new BlobStore(driver, options.blobDescriptors, noteRepository);
-    this.uploads = new UploadSessions(driver, this.blobs);
-    this.tags = new TagStore(driver);
-    this.manifests = new ManifestStore(driver, this.blobs, this.tags, noteRepository);
+    this.uploads = new UploadSessions(driver, this.blobs, this.limits.uploadBytes);
+    this.tags = new TagStore(driver, this.limits.tagsPerRepository);
+    this.manifests = new ManifestStore(driver, this.blobs, this.tags, noteRepository, this.limits.manifestDepth);
     this.referrers = new Referrers(this.manifests);
     this.catalog = new Catalog(driver);
   }

@@ -1,4 +1,5 @@
 import type { Digest } from '../protocol/digest.js';
+import { RegistryError } from '../protocol/errors.js';
 import { isValidTag } from '../protocol/names.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { BoundedCache } from './bounded-cache.js';
@@ -22,7 +23,29 @@ const listingsKept = 1000;
 export class TagStore {
   private readonly listings = new BoundedCache<TagListing>(listingsKept, undefined, 'tag_listings');
 
-  constructor(private readonly driver: StorageDriver) {}
+  constructor(
+    private readonly driver: StorageDriver,
+    /** `limits.tags`: the most tags a repository may hold; 0 for no limit. */
+    private readonly maxTags = 0,
+  ) {}
+
+  /**
+   * Refuses, with 403 DENIED, a push that would give the repository more than `limits.tags`
+   * tags. Tags it holds already may move freely. Checked before the push stores anything; two
+   * pushes of new tags at the same moment may each pass, so the limit can be passed by the
+   * number of concurrent pushes (it bounds a runaway client, it is not a billing quota).
+   */
+  async ensureRoom(name: string, tags: readonly string[]): Promise<void> {
+    if (this.maxTags <= 0 || tags.length === 0) return;
+    const existing = await this.list(name);
+    const held = new Set(existing);
+    const added = new Set(tags.filter((tag) => !held.has(tag)));
+    if (added.size === 0 || existing.length + added.size <= this.maxTags) return;
+    throw new RegistryError('DENIED', {
+      message: `repository ${name} has ${existing.length} tags; the limit is ${this.maxTags} (limits.tags): delete tags before adding more`,
+      detail: { name, tags: existing.length, limit: this.maxTags },
+    });
+  }
 
   /** The digest the tag points at, or undefined. */
   async resolve(name: string, tag: string): Promise<Digest | undefined> {
@@ -65,7 +88,15 @@ export class TagStore {
   /** Removes the tag; false when there was no such tag. */
   async remove(name: string, tag: string): Promise<boolean> {
     if (!(await this.resolve(name, tag))) return false;
-    return await deleteIfPresent(this.driver, paths.tag(name, tag));
+    try {
+      return await deleteIfPresent(this.driver, paths.tag(name, tag));
+    } finally {
+      // `list` trusts a name it has seen as a tag while its directory is there. A removed tag's
+      // directory can come back without a current link (a push that failed between its two link
+      // writes): that name must be checked again, not listed for good. Removal done or not, the
+      // listing is made afresh (a listing cached by another replica may still trust it).
+      this.listings.delete(name);
+    }
   }
 
   /** Tags that currently point at digest. */

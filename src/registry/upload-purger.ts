@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { isNotFound, type StorageDriver } from '../storage/driver.js';
 import { paths } from '../storage/paths.js';
+import { sweepsTemporaries } from '../storage/stale-temporaries.js';
 import { deleteIfPresent, listOrEmpty } from './links.js';
 
 /** `storage.maintenance.uploadpurging` (durations in milliseconds). */
@@ -50,8 +51,8 @@ export function parseStartedAt(text: string): Date | undefined {
  * Removes upload sessions older than `age` from every repository, those of a name with only
  * uploads (not yet a repository) included. The start time is the session's `startedat` file;
  * when that is missing or unreadable (a write cut short, another registry's format) the data
- * file's modification time stands in. A session with neither is kept. A session completed or
- * cancelled while the purge runs is simply gone already.
+ * file's modification time stands in, and without that file the session directory's. A session
+ * completed or cancelled while the purge runs is simply gone already.
  */
 export async function purgeStaleUploads(driver: StorageDriver, options: UploadPurgeOptions, log?: Logger): Promise<UploadPurgeResult> {
   const cutoff = (options.now?.() ?? new Date()).getTime() - options.age;
@@ -101,12 +102,16 @@ async function startTime(driver: StorageDriver, repository: string, id: string):
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
-  try {
-    return { startedAt: (await driver.stat(paths.uploadData(repository, id))).modTime, source: 'mtime' };
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
+  // A process killed while creating the session can leave neither file (only a temporary, which
+  // the sweep removes): the directory's own time then dates it, so it does not stay for ever.
+  for (const path of [paths.uploadData(repository, id), paths.upload(repository, id)]) {
+    try {
+      return { startedAt: (await driver.stat(path)).modTime, source: 'mtime' };
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
   }
+  return undefined;
 }
 
 /** Timers as the purger uses them; tests pass their own to run rounds without waiting. */
@@ -131,6 +136,8 @@ export class UploadPurger {
   private timer: unknown;
   private stopped = false;
   private running: Promise<void> | undefined;
+  /** Ends a sweep in progress at stop(): a walk of a large tree must not hold up shutdown. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly driver: StorageDriver,
@@ -148,7 +155,10 @@ export class UploadPurger {
     this.schedule(firstDelay);
   }
 
-  /** One purge now; resolves when done. Failures are logged, not thrown. */
+  /**
+   * One purge now, then a sweep of the temporary files killed processes left (same age: a
+   * write uses its temporary for far less); resolves when done. Failures are logged, not thrown.
+   */
   async runOnce(): Promise<void> {
     try {
       const result = await purgeStaleUploads(this.driver, this.options, this.log);
@@ -156,11 +166,20 @@ export class UploadPurger {
     } catch (error) {
       this.log.error({ err: error }, 'upload purge failed');
     }
+    if (!sweepsTemporaries(this.driver)) return;
+    try {
+      const olderThan = new Date((this.options.now?.() ?? new Date()).getTime() - this.options.age);
+      const sweep = await this.driver.sweepTemporaries({ olderThan, dryRun: this.options.dryRun, signal: this.stopping.signal });
+      this.log.info({ ...sweep, dryrun: this.options.dryRun }, 'stale temporary files swept');
+    } catch (error) {
+      this.log.error({ err: error }, 'sweep of stale temporary files failed');
+    }
   }
 
   /** Cancels the next round and waits for a round in progress. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
     await this.running;
   }

@@ -8,6 +8,7 @@ import { paths } from '../storage/paths.js';
 import type { BlobDescriptor, BlobStore } from './blob-store.js';
 import { BoundedCache } from './bounded-cache.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { detachable } from './detachable-source.js';
 import { deleteIfPresent } from './links.js';
 
 /** Upload ids are UUIDs we made; anything else is unknown (and never reaches a path). */
@@ -25,6 +26,8 @@ export interface ChunkRange {
 
 export interface ChunkOptions {
   range?: ChunkRange;
+  /** The chunk's length when the client declared it (Content-Length), to refuse an oversize chunk before reading it. */
+  length?: number;
   signal?: AbortSignal;
 }
 
@@ -66,12 +69,20 @@ export class UploadSessions {
   constructor(
     private readonly driver: StorageDriver,
     private readonly blobs: BlobStore,
+    /** `limits.uploadsize`: the most bytes one upload may hold; 0 for no limit. */
+    private readonly maxBytes = 0,
   ) {}
 
   async start(name: string, algorithm: DigestAlgorithm = 'sha256'): Promise<string> {
     const id = randomUUID();
-    await this.driver.putContent(paths.uploadStartedAt(name, id), Buffer.from(new Date().toISOString()));
-    await this.driver.putContent(paths.uploadData(name, id), new Uint8Array());
+    try {
+      await this.driver.putContent(paths.uploadStartedAt(name, id), Buffer.from(new Date().toISOString()));
+      await this.driver.putContent(paths.uploadData(name, id), new Uint8Array());
+    } catch (error) {
+      // No client knows this id: a half-made session (storage full, an I/O error) would only wait for the purger.
+      await this.discard(name, id).catch(() => undefined);
+      throw error;
+    }
     this.hashes.set(key(name, id), { algorithm, hash: newHash(algorithm), offset: 0 });
     return id;
   }
@@ -111,8 +122,12 @@ export class UploadSessions {
         });
       }
       await this.blobs.ingest(paths.uploadData(name, id), expected, size);
-      await this.blobs.link(name, expected);
-      await this.discard(name, id);
+      try {
+        await this.blobs.link(name, expected);
+      } finally {
+        // The data has moved into the blob store: the session cannot go on, whatever the link did.
+        await this.discard(name, id);
+      }
       return { digest: expected, size };
     });
   }
@@ -135,6 +150,11 @@ export class UploadSessions {
         detail: { offset: before },
       });
     }
+    if (this.maxBytes > 0 && before + (options.length ?? 0) > this.maxBytes) {
+      source.resume(); // the client still sends its chunk: read and drop it, so the answer reaches it
+      await this.discard(name, id);
+      throw this.tooLarge(before + options.length!);
+    }
     const state = await this.hashState(name, id, before);
     const writer = await this.driver.writer(paths.uploadData(name, id), { append: true });
     let hashed = 0;
@@ -145,11 +165,16 @@ export class UploadSessions {
         callback(null, chunk);
       },
     });
+    // When storage fails part way, the client must still get the error answer (see detachable).
+    const body = detachable(source);
+    const input = this.maxBytes > 0 ? upTo(body.stream, this.maxBytes - before, () => this.tooLarge()) : body.stream;
     try {
-      await pipeline(source, hashing, writer.stream, { signal: options.signal });
+      await pipeline(input, hashing, writer.stream, { signal: options.signal });
     } catch (error) {
+      body.release();
       // What reached the file is unknown to the hash now: recompute from storage next time.
       this.hashes.delete(key(name, id));
+      if (error instanceof UploadTooLargeError) await this.discard(name, id);
       throw error;
     }
     const after = await this.size(name, id);
@@ -189,9 +214,39 @@ export class UploadSessions {
     }
   }
 
+  /** 413 for an upload past `limits.uploadsize`; the session is gone by the time it is thrown. */
+  private tooLarge(size?: number): UploadTooLargeError {
+    const what = size === undefined ? 'the upload grew' : `the upload would hold ${size} bytes,`;
+    return new UploadTooLargeError(`${what} past the limit of ${this.maxBytes} bytes (limits.uploadsize); the upload session is removed`, {
+      limit: this.maxBytes,
+    });
+  }
+
   private async discard(name: string, id: string): Promise<void> {
     this.hashes.delete(key(name, id));
     await deleteIfPresent(this.driver, paths.upload(name, id));
+  }
+}
+
+/** BLOB_UPLOAD_INVALID with 413: the upload passed `limits.uploadsize`. */
+class UploadTooLargeError extends RegistryError {
+  constructor(message: string, detail: { limit: number }) {
+    super('BLOB_UPLOAD_INVALID', { status: 413, message, detail });
+  }
+}
+
+/**
+ * The source's bytes while they total at most `room`, then the error. Counted as the bytes
+ * stream, for bodies without a Content-Length. The source is the detachable copy of the request
+ * (see detachable-source.ts), so failing here leaves the request to `release()`, which drains it
+ * and lets the 413 reach the client.
+ */
+async function* upTo(source: Readable, room: number, tooLarge: () => Error): AsyncGenerator<Buffer> {
+  let seen = 0;
+  for await (const chunk of source as AsyncIterable<Buffer>) {
+    seen += chunk.length;
+    if (seen > room) throw tooLarge();
+    yield chunk;
   }
 }
 

@@ -4,6 +4,7 @@ import { recordFileSlice } from './file-slice.js';
 import * as fs from './fs-calls.js';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
+import { removeStaleTemporaries, type TemporarySweep, type TemporarySweeper, type TemporarySweepOptions } from './stale-temporaries.js';
 import {
   byCodePoint,
   checkPath,
@@ -33,7 +34,7 @@ const settleMs = 1000;
  * never a partial file under a final name. (No fsync: this protects against process crashes,
  * not power loss, as Distribution's driver.)
  */
-export class FilesystemDriver implements StorageDriver {
+export class FilesystemDriver implements StorageDriver, TemporarySweeper {
   readonly name = 'filesystem';
 
   constructor(readonly root: string) {}
@@ -153,6 +154,11 @@ export class FilesystemDriver implements StorageDriver {
     await this.wrap(path, () => removeTree(this.full(path)));
   }
 
+  /** Removes the `.tmp-*` files killed processes left (see stale-temporaries.ts). */
+  async sweepTemporaries(options: TemporarySweepOptions): Promise<TemporarySweep> {
+    return await removeStaleTemporaries(this.root, options);
+  }
+
   /**
    * Turns ENOENT/ENOTDIR into PathNotFoundError, the only "missing" the contract knows. With
    * `fileOnly` (the caller wants a file's content), EISDIR is "missing" too, as in object stores.
@@ -185,8 +191,36 @@ async function inDirectoryOf<T>(target: string, action: () => Promise<T>): Promi
     return await action();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    await fs.mkdir(dirname(target), { recursive: true });
+    await makeDirectory(dirname(target));
     return await action();
+  }
+}
+
+/**
+ * `mkdir -p`. Node's recursive mkdir answers ENOENT when it cannot make a missing parent for
+ * any reason: on a disk out of space or inodes that hid ENOSPC (and made `move` report its
+ * source missing). Then each level is made in turn, so the real error comes out.
+ */
+async function makeDirectory(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await makeEachLevel(dir);
+  }
+}
+
+async function makeEachLevel(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT' || dirname(dir) === dir) throw error;
+    await makeEachLevel(dirname(dir));
+    await fs.mkdir(dir).catch((again: NodeJS.ErrnoException) => {
+      if (again.code !== 'EEXIST') throw again;
+    });
   }
 }
 

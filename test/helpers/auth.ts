@@ -56,16 +56,19 @@ export async function startAuthRegistry(
   kind: 'htpasswd' | 'tokenserver',
   /** `'none'`: no access section (every user may do everything, anonymous nothing). */
   access: AccessPolicyOptions | 'none' = testAccess,
+  /** `auth.throttle` (default: the schema's) and `auth.token.signingalgorithms`. */
+  extra: { throttle?: AuthOptions['throttle']; signingalgorithms?: string[] } = {},
 ): Promise<AuthRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-auth-'));
   const htpasswd = join(dir, 'htpasswd');
   await writeFile(htpasswd, Object.entries(passwords).map(([user, pw]) => `${user}:${bcrypt.hashSync(pw, 4)}\n`).join(''));
   const auth: AuthOptions =
     kind === 'htpasswd'
-      ? { htpasswd: { realm: 'berth-test-realm', path: htpasswd } }
+      ? { htpasswd: { realm: 'berth-test-realm', path: htpasswd }, throttle: extra.throttle }
       : {
-          token: { realm: `http://127.0.0.1${tokenPath}`, service: testService, issuer: testIssuer },
+          token: { realm: `http://127.0.0.1${tokenPath}`, service: testService, issuer: testIssuer, signingalgorithms: extra.signingalgorithms },
           tokenserver: { path: tokenPath, htpasswd, signingkey: join(dir, 'token.key'), expiration: 60_000 },
+          throttle: extra.throttle,
         };
   const setup = await createAccessController({ auth, access: access === 'none' ? undefined : access }, pino({ level: 'silent' }));
   const registry = await startTestRegistry({ access: setup.access, extraRoutes: setup.endpoints });

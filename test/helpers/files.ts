@@ -1,3 +1,4 @@
+import { readdirSync, readlinkSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -27,4 +28,21 @@ export async function listTree(dir: string): Promise<string[]> {
   };
   await walk('');
   return found.sort();
+}
+
+/**
+ * Descriptors of this process open on files under `root`. Only those: a test's own client
+ * sockets open and close on their own schedule (keep-alive), which a count of every descriptor
+ * would mistake for a leak or its absence.
+ */
+export function openFilesUnder(root: string): number {
+  let count = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith(root)) count++;
+    } catch {
+      // closed between the listing and the readlink
+    }
+  }
+  return count;
 }

@@ -9,6 +9,7 @@ import type { EventPublisher } from '../../src/events/event.js';
 import { listen, type Listener, type ListenOptions } from '../../src/http/listener.js';
 import { createRequestHandler, type ServerOptions } from '../../src/http/server.js';
 import type { BlobDescriptorCache } from '../../src/registry/blob-descriptor-cache.js';
+import type { RegistryLimits } from '../../src/registry/limits.js';
 import { Registry } from '../../src/registry/registry.js';
 import type { StorageDriver } from '../../src/storage/driver.js';
 import { FilesystemDriver } from '../../src/storage/filesystem-driver.js';
@@ -29,7 +30,7 @@ export interface TestRegistry {
 }
 
 /** The server options a test may set, beside the storage. */
-export type TestServerOptions = Partial<Pick<ServerOptions, 'host' | 'prefix' | 'relativeUrls' | 'headers' | 'access' | 'extraRoutes'>>;
+export type TestServerOptions = Partial<Pick<ServerOptions, 'host' | 'prefix' | 'relativeUrls' | 'headers' | 'access' | 'extraRoutes' | 'maxTargetLength'>>;
 
 /**
  * Starts Berth in this process on 127.0.0.1 and an ephemeral port, on a fresh temporary
@@ -53,6 +54,8 @@ export async function startTestRegistry(
     listen?: Partial<ListenOptions>;
     /** Where handlers report pushes, pulls, mounts and deletes (`notifications`); the caller closes it. */
     events?: EventPublisher;
+    /** `limits`, `catalog.maxentries`, `tags.maxtags` (defaults from src/registry/limits.ts). */
+    limits?: Partial<RegistryLimits>;
   } = {},
 ): Promise<TestRegistry> {
   const root = options.root ?? (await mkdtemp(join(tmpdir(), 'berth-test-')));
@@ -63,6 +66,7 @@ export async function startTestRegistry(
     blobDescriptors: options.blobDescriptors,
     readOnly: options.readOnly,
     events: options.events,
+    limits: options.limits,
   });
   const handler = createRequestHandler({
     registry,
@@ -75,6 +79,7 @@ export async function startTestRegistry(
     headers: options.headers,
     access: options.access,
     extraRoutes: options.extraRoutes,
+    maxTargetLength: options.maxTargetLength,
     accessLog: false,
   });
   const listener = await listen(handler, { net: 'tcp', addr: '127.0.0.1:0', ...options.listen });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { acceptsNull, duration, flag, section, text } from '../values.js';
+import { acceptsNull, duration, flag, int, section, text } from '../values.js';
 
 export const signingAlgorithms = [
   'EdDSA', 'HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512',
@@ -49,6 +49,26 @@ const tokenserver = section({
   expiration: duration.prefault('5m'),
 });
 
+/**
+ * Berth extension: brute-force protection for password logins (htpasswd Basic auth and the token
+ * server). Failed logins are counted per user name and per client address (the socket's, never
+ * X-Forwarded-For) in a window; past the limit, that name or address gets 429 TOOMANYREQUESTS
+ * with Retry-After until the window ends, without its password being checked. Counted in each
+ * process's memory: with several workers or replicas, each counts its own. On by default: a file
+ * without `auth.throttle` gets `throttleDefaults`.
+ */
+const throttle = section({
+  enabled: flag.default(true),
+  /** Failed logins per user name (known or not) within the window. */
+  attempts: int.min(1, { error: 'must be 1 or more' }).default(10),
+  /** Failed logins per client address (IPv6: per /64) within the window; higher, as users may share an address. */
+  addressattempts: int.min(1, { error: 'must be 1 or more' }).default(100),
+  window: duration.refine((ms) => ms > 0, { message: 'must be longer than 0' }).prefault('1m'),
+});
+
+/** `auth.throttle` when the file leaves it out. */
+export const throttleDefaults: z.output<typeof throttle> = throttle.parse({});
+
 export const authProviders = ['htpasswd', 'token', 'silly', 'none'] as const;
 export type AuthProviderName = (typeof authProviders)[number];
 
@@ -58,6 +78,7 @@ const auth = section({
   silly: silly.optional(),
   none: none.optional(),
   tokenserver: tokenserver.optional(),
+  throttle: throttle.optional(),
 })
   .superRefine((auth, ctx) => {
     const named = authProviders.filter((name) => auth[name] !== undefined);

@@ -63,6 +63,29 @@ export const httpSchema = section({
    * default is not written here. The inmemory driver always runs one.
    */
   workers: int.min(1, { error: 'must be at least 1' }).optional(),
+  /**
+   * Berth: how long a client may take, so slow or stalled clients cannot hold connections (see
+   * src/http/timeouts.ts). 0 turns a check off.
+   */
+  timeouts: section({
+    /** The whole request head must arrive within it (answered 408). */
+    header: duration.prefault('30s'),
+    /**
+     * A request whose body or answer makes no progress for this long is cut. Between requests a
+     * connection is kept open for this long, but at least 65s (longer than load balancers keep theirs).
+     */
+    idle: duration.prefault('60s'),
+    /** Bytes per second a request body must average after minrategrace; stops one-byte-a-second bodies. */
+    minrate: int.min(0, { error: 'must be 0 or more' }).default(1024),
+    minrategrace: duration.prefault('10s'),
+    /** A hard cap on receiving a whole request (head and body); 0: none, as a 10 GB push may take hours. */
+    request: duration.prefault(0),
+  }).prefault({}),
+  /**
+   * Berth: connections beyond this many are closed at once; 0: no cap. The timeouts already bound
+   * how long a client holds one; set this below the process's open-file limit when it is low.
+   */
+  maxconnections: int.min(0, { error: 'must be 0 or more' }).default(0),
 }).prefault({});
 
 export type HttpConfig = z.output<typeof httpSchema>;

@@ -6,11 +6,6 @@ import { nextLink, parsePageRequest, takePage } from '../pagination.js';
 import { replyJson } from '../respond.js';
 import { routeDigest } from './blobs.js';
 
-/** The largest page we send; a larger `n` gets this many and a `Link` to the rest. */
-const maxPageSize = 10_000;
-/** `_catalog` without `n` answers this many, with a `Link` (as Distribution's default maxentries). */
-const defaultCatalogPage = 1000;
-
 /** `GET /v2/`: the API is here (auth comes in front of it later). */
 export async function apiBase(ctx: RequestContext): Promise<void> {
   replyJson(ctx.res, 200, {});
@@ -24,7 +19,9 @@ export async function listTags(ctx: RequestContext): Promise<void> {
   }
   const { n, last } = parsePageRequest(ctx.url);
   const tags = await ctx.registry.tags.list(name);
-  const limit = Math.min(n ?? tags.length, maxPageSize);
+  // Above `tags.maxtags` (asked for or not), this many and a `Link` to the rest: the spec lets
+  // a registry send fewer than `n`, and clients follow the Link.
+  const limit = Math.min(n ?? tags.length, ctx.registry.limits.tagsPage);
   const page = takePage(tags, limit, last);
   const headers: Record<string, string> = {};
   if (page.more && limit > 0) {
@@ -36,7 +33,10 @@ export async function listTags(ctx: RequestContext): Promise<void> {
 /** `GET /v2/_catalog`: repository names in code-point order, paginated with `n`, `last` and `Link`. */
 export async function listCatalog(ctx: RequestContext): Promise<void> {
   const { n, last } = parsePageRequest(ctx.url);
-  const limit = Math.min(n ?? defaultCatalogPage, maxPageSize);
+  // `catalog.maxentries` is the page size without `n` and the most one page holds (a larger `n`
+  // gets this many and a `Link`, where Distribution answers 400).
+  const maxEntries = ctx.registry.limits.catalogPage;
+  const limit = Math.min(n ?? maxEntries, maxEntries);
   // Only what the caller may pull is listed (everything, without access rules).
   const page = takePage(await ctx.registry.repositories(), limit, last, (repo) =>
     ctx.grant.allows(repositoryScope(repo, 'pull')),

@@ -1,7 +1,7 @@
 import { looksLikeDigest } from '../../protocol/digest.js';
 import { RegistryError } from '../../protocol/errors.js';
 import { isValidTag } from '../../protocol/names.js';
-import { maxManifestBytes, parseReference, type Reference } from '../../registry/manifest-store.js';
+import { parseReference, type Reference } from '../../registry/manifest-store.js';
 import type { RequestContext } from '../context.js';
 import { readSmallBody } from '../request-body.js';
 import { reply } from '../respond.js';
@@ -39,7 +39,9 @@ export async function putManifest(ctx: RequestContext): Promise<void> {
   const extraTags = 'digest' in reference ? ctx.url.searchParams.getAll('tag') : [];
   const invalidTag = extraTags.find((tag) => !isValidTag(tag));
   if (invalidTag !== undefined) throw tagInvalid(invalidTag);
-  const bytes = await readSmallBody(ctx.req, maxManifestBytes, 'manifest');
+  // Before the body is read: a push that would pass limits.tags stores nothing.
+  await ctx.registry.tags.ensureRoom(name, 'tag' in reference ? [reference.tag, ...extraTags] : extraTags);
+  const bytes = await readSmallBody(ctx.req, ctx.registry.limits.manifestBytes, 'manifest');
   const result = await ctx.registry.manifests.put(name, reference, bytes, ctx.req.headers['content-type']);
   for (const tag of extraTags) await ctx.registry.tags.set(name, tag, result.digest);
   if (ctx.registry.options.events) {

@@ -143,6 +143,8 @@ async function withUploadHeaders<T>(ctx: RequestContext, id: string, step: () =>
 
 function chunkOptions(ctx: RequestContext): ChunkOptions {
   const options: ChunkOptions = { signal: ctx.signal };
+  const declared = Number(ctx.req.headers['content-length'] ?? NaN);
+  if (Number.isSafeInteger(declared) && declared >= 0) options.length = declared;
   const range = parseContentRange(ctx.req.headers['content-range']);
   if (range === 'invalid') {
     ctx.req.resume();
