@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
+import { openFilesUnder } from '../helpers/files.js';
 import { pushBlob, uniqueBytes } from '../helpers/push.js';
 import { startTestRegistry, type TestRegistry } from '../helpers/registry-server.js';
 
@@ -47,8 +47,8 @@ describe('blob downloads from the filesystem: reused buffers', { timeout: 60_000
     await fetch(url).then((response) => response.arrayBuffer()); // anything opened lazily is open now
     // A file is closed just after its answer ends: at rest the registry holds none open.
     const settled = async () => {
-      for (let i = 0; i < 40 && openStorageFiles(registry.root) > 0; i++) await sleep(50);
-      return openStorageFiles(registry.root);
+      for (let i = 0; i < 40 && openFilesUnder(registry.root) > 0; i++) await sleep(50);
+      return openFilesUnder(registry.root);
     };
     assert.equal(await settled(), 0);
     await Promise.all([1, 2, 3, 4].map(() => readSomeThenLeave(url, 64 * 1024)));
@@ -58,23 +58,6 @@ describe('blob downloads from the filesystem: reused buffers', { timeout: 60_000
     assert.ok(Buffer.from(await response.arrayBuffer()).equals(content));
   });
 });
-
-/**
- * Descriptors of this process open on files under the storage root. Only those: the test's own
- * client sockets open and close on their own schedule (keep-alive), which a count of every
- * descriptor would mistake for a leak or its absence.
- */
-function openStorageFiles(root: string): number {
-  let count = 0;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith(root)) count++;
-    } catch {
-      // closed between the listing and the readlink
-    }
-  }
-  return count;
-}
 
 /** GETs url, reads at least `bytes` of the body, then destroys the connection. */
 function readSomeThenLeave(url: string, bytes: number): Promise<void> {
