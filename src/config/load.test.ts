@@ -105,7 +105,17 @@ describe('loadConfig: sources', () => {
     assert.equal(config.log.level, 'info');
     assert.deepEqual(
       { ...config.http },
-      { addr: ':5000', net: 'tcp', relativeurls: false, draintimeout: 0, headers: {}, http2: { disabled: false }, h2c: { enabled: false } },
+      {
+        addr: ':5000',
+        net: 'tcp',
+        relativeurls: false,
+        draintimeout: 0,
+        headers: {},
+        http2: { disabled: false },
+        h2c: { enabled: false },
+        timeouts: { header: 30_000, idle: 60_000, minrate: 1024, minrategrace: 10_000, request: 0 },
+        maxconnections: 0,
+      },
     );
     assert.equal(config.auth, undefined);
     assert.equal(config.access, undefined);
