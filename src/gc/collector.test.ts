@@ -177,6 +177,28 @@ function collectorSuite(label: string, fresh: () => Promise<Store>): void {
         assert.equal(await exists(driver, paths.layerLinkDirectory('app', orphan)), false);
       });
 
+      withStore('a blob uploaded again while the run deletes it keeps the link the upload wrote', async (driver) => {
+        const registry = testRegistry(driver);
+        const content = 'layer deleted, then pushed again';
+        const layer = await pushBlob(registry, 'app', content);
+        const summary = await collectGarbage(driver, {
+          online: { graceMs: hours },
+          now: later,
+          hooks: {
+            // A client found the blob gone and uploaded it again after the run deleted it, before
+            // the run swept the links it had listed earlier; its manifest may already be in.
+            afterBlobsDeleted: async (deleted) => {
+              assert.deepEqual(deleted.map((d) => d.text), [layer.text]);
+              await pushBlob(registry, 'app', content);
+            },
+          },
+        });
+        assert.deepEqual(summary.deletedBlobs, [layer.text]);
+        assert.deepEqual(summary.deletedLayerLinks, []);
+        assert.ok(await exists(driver, paths.blobData(layer)));
+        assert.ok(await exists(driver, paths.layerLink('app', layer)), 'the upload keeps its link');
+      });
+
       withStore('the re-check keeps a blob a manifest pushed during the run references', async (driver) => {
         const registry = testRegistry(driver);
         const layer = await pushBlob(registry, 'app', 'layer pushed before the manifest');

@@ -1,5 +1,5 @@
 import { parseDigest, type Digest } from '../protocol/digest.js';
-import { deleteIfPresent, listOrEmpty } from '../registry/links.js';
+import { deleteIfPresent, listOrEmpty, writeLink } from '../registry/links.js';
 import { isNotFound, type StorageDriver } from '../storage/driver.js';
 import { paths } from '../storage/paths.js';
 import { modTimeOf, storedBlobs, type RepositoryInventory } from './inventory.js';
@@ -29,6 +29,8 @@ export interface CollectOptions {
   hooks?: {
     afterMarkers?: (candidates: readonly Digest[]) => Promise<void>;
     beforeDelete?: (candidates: readonly Digest[]) => Promise<void>;
+    /** After the blobs are deleted, before the links listed earlier are swept. */
+    afterBlobsDeleted?: (deleted: readonly Digest[]) => Promise<void>;
     /** After a candidate's data was set aside, before the last look at its marker. */
     afterSetAside?: (candidate: Digest) => Promise<void>;
   };
@@ -175,6 +177,8 @@ export async function collectGarbage(driver: StorageDriver, options: CollectOpti
     }
   }
 
+  await options.hooks?.afterBlobsDeleted?.([...deleted].map((text) => parseDigest(text)!));
+
   // 3. Layer links: offline, every link to a blob not marked or not stored; online, links to
   // what this run deleted (a fresh upload's link, not yet in a manifest, must stay).
   for (const repository of repositories) {
@@ -182,9 +186,15 @@ export async function collectGarbage(driver: StorageDriver, options: CollectOpti
       const stale = online ? deleted.has(digest.text) : !result.marked.has(digest.text) || !present.has(digest.text) || deleted.has(digest.text);
       if (!stale) continue;
       check();
+      if (!dryRun) {
+        if (online) {
+          if (!(await removeStaleLayerLink(driver, repository.name, digest))) continue;
+        } else {
+          await deleteIfPresent(driver, paths.layerLinkDirectory(repository.name, digest));
+        }
+      }
       emit({ type: 'delete-layer-link', repository: repository.name, digest: digest.text });
       summary.deletedLayerLinks.push({ repository: repository.name, digest: digest.text });
-      if (!dryRun) await deleteIfPresent(driver, paths.layerLinkDirectory(repository.name, digest));
     }
   }
 
@@ -213,6 +223,24 @@ export async function collectGarbage(driver: StorageDriver, options: CollectOpti
  * marker are deleted, never `data` itself after the last check, so an upload that comes later
  * keeps what it wrote. Returns true when the blob was deleted, false when it was wanted again.
  */
+/**
+ * Online: removes a repository's link to a blob this run deleted, unless a client has brought the
+ * blob back since. The inventory of links was taken before the blobs were deleted, and the walk
+ * over all candidates takes a while (seconds on a loaded object store): meanwhile a client that
+ * found the blob gone uploads it again, which writes the same link anew, and may push a manifest
+ * that needs it. Deleting that link left an acknowledged image without its layer (the online GC
+ * soak on S3 caught this). An upload or a mount always has the data in place before it writes the
+ * link, so once the link is deleted, data that is there again means the link may be a client's:
+ * it is written back. A push that looked in between failed cleanly with MANIFEST_BLOB_UNKNOWN.
+ * True when the link is gone.
+ */
+async function removeStaleLayerLink(driver: StorageDriver, repository: string, digest: Digest): Promise<boolean> {
+  if (!(await deleteIfPresent(driver, paths.layerLinkDirectory(repository, digest)))) return false;
+  if (!(await modTimeOf(driver, paths.blobData(digest)))) return true;
+  await writeLink(driver, paths.layerLink(repository, digest), digest);
+  return false;
+}
+
 async function setAsideUnlessWanted(driver: StorageDriver, digest: Digest, options: CollectOptions): Promise<boolean> {
   const aside = paths.blobSetAside(digest);
   const data = paths.blobData(digest);
