@@ -29,11 +29,11 @@ export class RepositoryGlob {
     let deep = 0;
     for (let i = 0; i < pattern.length; ) {
       if (pattern.startsWith('**', i)) {
-        source += '.*';
+        source += '(.*)';
         deep++;
         i += 2;
       } else if (pattern[i] === '*') {
-        source += '[^/]*';
+        source += '([^/]*)';
         wildcards++;
         i += 1;
       } else {
@@ -50,6 +50,11 @@ export class RepositoryGlob {
 
   matches(name: string): boolean {
     return this.regex.test(name);
+  }
+
+  /** The text each wildcard matched, in the pattern's order (for renames), or undefined when the name does not match. */
+  captures(name: string): string[] | undefined {
+    return this.regex.exec(name)?.slice(1);
   }
 }
 

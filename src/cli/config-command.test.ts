@@ -57,7 +57,6 @@ auth:
     assert.deepEqual(stderr.trimEnd().split('\n').sort(), [
       'berth: warning: environment variable REGISTRY_NO_SUCH_KEY names no configuration key; ignored',
       'berth: warning: http.secret: not implemented by this version of Berth; ignored',
-      'berth: warning: proxy: not implemented by this version of Berth; ignored',
     ]);
     for (const secret of ['file-http-secret', 'file-redis-password', 'env-proxy-password']) {
       assert.ok(!stdout.includes(secret) && !stderr.includes(secret), `${secret} does not appear`);

@@ -9,6 +9,7 @@ import { catalogCommand, deleteCommand, inspectCommand, loginCommand, logoutComm
 import { clientErrorText } from './client-errors.js';
 import { repoCommand } from './repo.js';
 import { serve } from './serve.js';
+import { syncCommand } from './sync.js';
 import { isUserFacingError, userCommand } from './user.js';
 
 const program = new Command('berth')
@@ -43,6 +44,7 @@ program.addCommand(configCommand());
 program.addCommand(garbageCollectCommand());
 program.addCommand(repoCommand());
 program.addCommand(duCommand());
+program.addCommand(syncCommand());
 for (const command of [pushCommand(), pullCommand(), copyCommand(), tagsCommand(), catalogCommand(), inspectCommand(), deleteCommand(), loginCommand(), logoutCommand(), benchCommand()]) {
   program.addCommand(command);
 }

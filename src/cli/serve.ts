@@ -17,7 +17,7 @@ import {
 } from '../http/listener.js';
 import { createRequestHandler, type ServerOptions } from '../http/server.js';
 import { requestOrigin } from '../http/urls.js';
-import { startGcScheduler } from '../gc/scheduler.js';
+import { collectOnce, startGcScheduler } from '../gc/scheduler.js';
 import { DebugAddressError, startOperations, type Operations, type ProcessRole } from '../ops/operations.js';
 import { tracerFromEnv } from '../ops/tracing-env.js';
 import type { Tracer } from '../ops/tracing.js';
@@ -25,6 +25,13 @@ import { createLogger } from '../log.js';
 import type { RegistryLimits } from '../registry/limits.js';
 import { Registry } from '../registry/registry.js';
 import { UploadPurger } from '../registry/upload-purger.js';
+import { startSyncSchedule } from '../sync/sync-scheduler.js';
+import { BlobStore } from '../registry/blob-store.js';
+import { CacheEvictor, evictionInterval } from '../proxy/cache-evictor.js';
+import { ignorePulls, PullLog, type PullRecord } from '../proxy/pull-record.js';
+import { PullThrough } from '../proxy/pull-through.js';
+import { upstreamsFromConfig } from '../proxy/upstreams.js';
+import type { Digest } from '../protocol/digest.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { createDriver } from '../storage/create-driver.js';
 
@@ -124,9 +131,11 @@ export async function serve(configFile: string | undefined, options: ServeOption
     const server = await startServer(config, log, 'single');
     log.info({ config: source, ...server.summary }, 'berth is listening');
     const purger = startUploadPurger(config, server.driver, log);
+    const evictor = startCacheEvictor(config, server.driver, log, server.forget, server.pulls);
+    const sync = startSyncSchedule(config.sync, log);
     const stop = (signal: string) => {
       log.info({ signal, draintimeout_ms: server.drainMs }, 'shutting down');
-      void Promise.all([server.stop(), purger?.stop()]).then(() => process.exit(0));
+      void Promise.all([server.stop(), purger?.stop(), evictor?.stop(), sync?.stop(server.drainMs)]).then(() => process.exit(0));
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
@@ -143,6 +152,81 @@ export async function serve(configFile: string | undefined, options: ServeOption
   await superviseWorkers(workers, log, source);
   // The primary purges for all workers: one walk of the storage, not one per worker.
   startUploadPurger(config, driver, log);
+  // Scheduled sync jobs run here too: in each worker, every tag would be copied once per worker.
+  const sync = startSyncSchedule(config.sync, log);
+  if (sync) for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void sync.stop());
+  // And evicts from the proxy cache for them (the workers record pulls in storage); garbage
+  // collection forgets deleted blobs in a shared descriptor cache (a worker's own cannot be reached).
+  const descriptors = config.storage.cache?.blobdescriptor === 'redis' || config.storage.cache?.layerinfo === 'redis' ? await createDescriptorCache(config, log) : undefined;
+  const blobs = new BlobStore(driver, descriptors);
+  startCacheEvictor(config, driver, log, (digest) => blobs.forget(digest));
+}
+
+/**
+ * `proxy.ttl` and `proxy.maxsize`: eviction from the pull-through cache, in the one process that
+ * purges uploads. Off without a proxy, when nothing expires and nothing is capped, and while
+ * read-only (eviction deletes). After a round that dropped something, one online garbage
+ * collection reclaims the blob data, unless `storage.maintenance.gc` collects on its own schedule.
+ */
+function startCacheEvictor(
+  config: Config,
+  driver: StorageDriver,
+  log: Logger,
+  forget: (digest: Digest) => Promise<void>,
+  localPulls?: PullLog,
+): { stop(): Promise<void> } | undefined {
+  const { proxy } = config;
+  if (!proxy || !evictsFromCache(config)) return undefined;
+  const { readonly, gc } = config.storage.maintenance;
+  if (readonly.enabled) {
+    log.info('proxy cache eviction is off while the registry is read-only (storage.maintenance.readonly.enabled)');
+    return undefined;
+  }
+  const upstreams = upstreamsFromConfig(proxy);
+  const evictor = new CacheEvictor(
+    driver,
+    {
+      ttlOf: (name) => upstreams.resolve(name)?.upstream.ttlMs,
+      maxBytes: proxy.maxsize,
+      intervalMs: evictionInterval(upstreams.all.map((upstream) => upstream.ttlMs)),
+      localPulls,
+      reclaim: gc.enabled
+        ? undefined
+        : {
+            run: async () => {
+              await collectOnce(driver, { graceMs: gc.grace, dryRun: false, deleteUntagged: false }, log, forget);
+            },
+            graceMs: gc.grace,
+          },
+    },
+    log.child({ component: 'proxy-eviction' }),
+  );
+  evictor.start();
+  return {
+    stop: async () => {
+      await evictor.stop();
+      await upstreams.close();
+    },
+  };
+}
+
+/** True when cached content can expire (a `ttl` above 0) or is capped (`maxsize`). */
+function evictsFromCache(config: Config): boolean {
+  const { proxy } = config;
+  if (!proxy) return false;
+  const ttls = proxy.upstreams ? proxy.upstreams.map((upstream) => upstream.ttl ?? proxy.ttl) : [proxy.ttl];
+  return proxy.maxsize !== undefined || ttls.some((ttl) => ttl > 0);
+}
+
+/**
+ * The PullRecord the pull-through cache reports to: a PullLog writing to storage when eviction
+ * reads pull times, else nothing is kept.
+ */
+function pullRecordFor(config: Config, driver: StorageDriver, log: Logger): PullLog | undefined {
+  if (!evictsFromCache(config) || config.storage.maintenance.readonly.enabled) return undefined;
+  const pulls = new PullLog(driver, { onFlushError: (error) => log.warn({ err: error }, 'proxy cache: writing pull times failed; retrying') });
+  pulls.start();
+  return pulls;
 }
 
 /**
@@ -189,6 +273,10 @@ interface RunningServer {
   drainMs: number;
   /** The storage it serves. */
   driver: StorageDriver;
+  /** Tells the blob descriptor cache that garbage collection deleted a blob. */
+  forget: (digest: Digest) => Promise<void>;
+  /** Where the pull-through cache records pulls, when cache eviction reads them. */
+  pulls?: PullLog;
   /** Drains (http.draintimeout) and releases connections; resolves when done. */
   stop(): Promise<void>;
 }
@@ -207,6 +295,8 @@ async function startServer(config: Config, log: Logger, role: Exclude<ProcessRol
   const ops = await withOperations(config, await createDriver(config.storage), role, tracer);
   const { driver } = ops;
   const blobDescriptors = await createDescriptorCache(config, log);
+  const pulls = pullRecordFor(config, driver, log);
+  const pullRecord: PullRecord = pulls ?? ignorePulls;
   // Each process (each worker) has its own queues: see README "Events (notifications)".
   const metrics = ops.metrics;
   const notifier = createNotifier(config.notifications, {
@@ -228,6 +318,9 @@ async function startServer(config: Config, log: Logger, role: Exclude<ProcessRol
     onCatalogRefreshError: (error) => log.warn({ err: error }, 'catalog index: refresh failed; the previous list is served'),
     limits: registryLimits(config),
   });
+  const pullThrough = config.proxy
+    ? new PullThrough(registry, upstreamsFromConfig(config.proxy), { pulls: pullRecord, log: log.child({ component: 'proxy' }) })
+    : undefined;
   let listener: Listener;
   try {
     const auth = await createAccessController({ auth: config.auth, access: config.access, origin: requestOrigin }, log).catch((error: unknown) => {
@@ -243,11 +336,13 @@ async function startServer(config: Config, log: Logger, role: Exclude<ProcessRol
       ...ops.serverOptions,
       tracer,
       maxTargetLength: config.limits.pathlength,
+      pullThrough,
     });
     listener = await listen(handler, { ...http.listen, log, maxHeaderSize: config.limits.headersize }).catch((error: unknown) => {
       throw error instanceof ListenError ? new ConfigError(error.message) : error;
     });
   } catch (error) {
+    await pullThrough?.close();
     await notifier?.close(0);
     await blobDescriptors?.close();
     await ops.stop();
@@ -281,6 +376,8 @@ async function startServer(config: Config, log: Logger, role: Exclude<ProcessRol
     },
     drainMs: http.drainMs,
     driver,
+    forget: (digest) => registry.blobs.forget(digest),
+    pulls,
     // As Distribution: stop accepting, give requests in flight (uploads) up to http.draintimeout,
     // then cut the rest. The exit is 0 either way: the stop was asked for.
     stop: async () => {
@@ -293,6 +390,8 @@ async function startServer(config: Config, log: Logger, role: Exclude<ProcessRol
         if (count > 0) log.warn({ endpoint, undelivered: count }, 'events not delivered before shutdown were lost');
       }
       await gc?.stop();
+      await pullThrough?.close();
+      await pulls?.stop().catch((error: unknown) => log.warn({ err: error }, 'proxy cache: pull times since the last flush were lost'));
       await blobDescriptors?.close();
       await ops.stop();
       await tracer?.shutdown();

@@ -174,6 +174,14 @@ export class RegistryClient {
    * first `offset` bytes skipped here.
    */
   async openBlob(repo: string, digest: string, options: { offset?: number; signal?: AbortSignal } = {}): Promise<Readable> {
+    return (await this.downloadBlob(repo, digest, options)).body;
+  }
+
+  /**
+   * openBlob, with the number of bytes the stream will give when the registry said
+   * (Content-Length): for a caller that passes the bytes on as they come (the pull-through cache).
+   */
+  async downloadBlob(repo: string, digest: string, options: { offset?: number; signal?: AbortSignal } = {}): Promise<{ body: Readable; length: number | undefined }> {
     const offset = options.offset ?? 0;
     const response = await this.sendFollowing('GET', `/v2/${repo}/blobs/${digest}`, {
       scope: pullScope(repo),
@@ -186,10 +194,12 @@ export class RegistryClient {
         response.body.destroy();
         throw new RegistryError(this.registry, 206, { code: 'RANGE_INVALID', message: `asked for bytes from ${offset}, got from ${start}` });
       }
-      return response.body;
+      return { body: response.body, length: contentLength(response.headers) };
     }
     if (response.statusCode !== 200) throw await this.errorFrom(response);
-    return offset > 0 ? response.body.pipe(skipBytes(offset)) : response.body;
+    if (offset === 0) return { body: response.body, length: contentLength(response.headers) };
+    const whole = contentLength(response.headers);
+    return { body: response.body.pipe(skipBytes(offset)), length: whole === undefined ? undefined : Math.max(0, whole - offset) };
   }
 
   /** Cross-repository mount of `digest` from `from`; true when mounted, false when the registry declined. */
@@ -369,7 +379,8 @@ export class RegistryClient {
     } catch {
       response.body.destroy();
     }
-    return new RegistryError(this.registry, response.statusCode, firstError(text));
+    const retryAfter = response.headers['retry-after'];
+    return new RegistryError(this.registry, response.statusCode, firstError(text), { retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined });
   }
 
   private async readJson<T>(response: Dispatcher.ResponseData, what: string): Promise<T> {
@@ -416,6 +427,12 @@ export function scopeForPath(method: string, path: string): string {
   if (match === null) return '';
   if (method === 'GET' || method === 'HEAD') return pullScope(match[1]!);
   return method === 'DELETE' ? deleteScope(match[1]!) : pushScope(match[1]!);
+}
+
+/** Content-Length as a number, when the answer has a valid one. */
+function contentLength(headers: Record<string, string | string[] | undefined>): number | undefined {
+  const value = Number(headers['content-length']);
+  return typeof headers['content-length'] === 'string' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
 function mediaTypeOf(header: string | string[] | undefined): string {

@@ -34,11 +34,13 @@ export class RegistryError extends Error {
   readonly detail: unknown;
   /** What the user can do about it (one sentence), or undefined when nothing useful is known. */
   readonly hint: string | undefined;
+  /** The answer's Retry-After header (a 429 or 503), as sent. */
+  readonly retryAfter: string | undefined;
 
-  constructor(registry: string, status: number, body: RegistryErrorBody = {}, options: { cause?: unknown } = {}) {
+  constructor(registry: string, status: number, body: RegistryErrorBody = {}, options: { cause?: unknown; retryAfter?: string } = {}) {
     const code = body.code ?? codeByStatus[status];
     const message = body.message ?? (code === undefined ? 'unexpected answer' : code.toLowerCase().replaceAll('_', ' '));
-    super(`${registry}: ${code === undefined ? '' : `${code}: `}${message} (HTTP ${status})`, options);
+    super(`${registry}: ${code === undefined ? '' : `${code}: `}${message} (HTTP ${status})`, { cause: options.cause });
     this.name = 'RegistryError';
     this.registry = registry;
     this.status = status;
@@ -46,6 +48,7 @@ export class RegistryError extends Error {
     this.registryMessage = body.message;
     this.detail = body.detail;
     this.hint = hintFor(registry, status, code);
+    this.retryAfter = options.retryAfter;
   }
 }
 

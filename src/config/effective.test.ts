@@ -19,6 +19,8 @@ const secrets = [
   'sentinel-password-value',
   'aGVhbHRoOmNoZWNr',
   'proxy-password-value',
+  'sync-source-password-value',
+  'sync-destination-password-value',
 ];
 
 describe('effectiveConfigYaml', () => {

@@ -29,7 +29,7 @@ export interface LoadedConfig {
  * reported as warnings; a storage driver or auth provider it does not implement is an error,
  * since ignoring it would serve other data or drop authentication.
  */
-export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env, options: ParseOptions = {}): Promise<LoadedConfig> {
   let text = embeddedDefaultConfig;
   if (file !== undefined) {
     try {
@@ -39,11 +39,19 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
     }
   }
   const source = file ?? 'embedded default';
-  return { ...parseConfig(text, env, file ?? 'embedded config'), source };
+  return { ...parseConfig(text, env, file ?? 'embedded config', options), source };
+}
+
+export interface ParseOptions {
+  /**
+   * For commands that use no storage (`berth sync`): a file without a `storage` section is taken
+   * as if it named the in-memory driver, so a file with only `sync` jobs needs nothing else.
+   */
+  storageOptional?: boolean;
 }
 
 /** loadConfig without the file: `text` is the YAML, `name` names it in messages. */
-export function parseConfig(text: string, env: NodeJS.ProcessEnv, name = 'config'): { config: Config; warnings: string[] } {
+export function parseConfig(text: string, env: NodeJS.ProcessEnv, name = 'config', options: ParseOptions = {}): { config: Config; warnings: string[] } {
   let raw: unknown;
   try {
     raw = parseYaml(text) ?? {};
@@ -52,6 +60,7 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv, name = 'config
   }
   if (!isRecord(raw)) throw new ConfigError(`${name} must be a YAML mapping`);
   if (raw.storage !== undefined) raw.storage = expandStorageShorthand(raw.storage);
+  else if (options.storageOptional) raw.storage = { inmemory: {} };
   const warnings: string[] = [];
   applyEnvironment(raw, env, warnings);
   // reportInput: without it zod leaves `input` undefined on every issue, and describeIssue could

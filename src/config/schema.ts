@@ -14,6 +14,7 @@ import { proxySchema } from './sections/proxy.js';
 import { redisSchema } from './sections/redis.js';
 import { reportingSchema } from './sections/reporting.js';
 import { storageSchema } from './sections/storage.js';
+import { syncSchema } from './sections/sync.js';
 import { tagsSchema } from './sections/tags.js';
 import { validationSchema } from './sections/validation.js';
 import { childSchema, text } from './values.js';
@@ -46,6 +47,7 @@ export const configSchema = z
     policy: policySchema,
     access: accessSchema,
     limits: limitsSchema,
+    sync: syncSchema,
   })
   .strict();
 
@@ -158,6 +160,15 @@ export const implementedKeys: readonly string[] = [
   'limits',
   'catalog.maxentries',
   'tags.maxtags',
+  'sync',
+  'proxy.remoteurl',
+  'proxy.username',
+  'proxy.password',
+  'proxy.ttl',
+  'proxy.tagttl',
+  'proxy.maxsize',
+  'proxy.cafile',
+  'proxy.upstreams',
 ];
 
 for (const key of implementedKeys) {

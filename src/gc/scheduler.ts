@@ -21,6 +21,48 @@ export interface GcScheduler {
 }
 
 /**
+ * One online collection now, if this process gets the lease (false when another collector
+ * holds it): what the scheduler runs on its timer, and what proxy cache eviction runs after a
+ * round that dropped content.
+ */
+export async function collectOnce(
+  driver: StorageDriver,
+  schedule: Omit<GcSchedule, 'intervalMs'>,
+  log: Logger,
+  forget: (digest: Digest) => Promise<void>,
+): Promise<boolean> {
+  const lease = await GcLease.acquire(driver, { ttlMs: Math.max(10 * 60_000, schedule.graceMs) });
+  if (!lease) {
+    log.debug('garbage collection skipped: another process holds the lease');
+    return false;
+  }
+  try {
+    const summary = await collectGarbage(driver, {
+      online: { graceMs: schedule.graceMs },
+      dryRun: schedule.dryRun,
+      deleteUntagged: schedule.deleteUntagged,
+      forget,
+      lease,
+    });
+    countGcRun(summary.dryRun ? 0 : summary.bytesFreed);
+    log.info(
+      {
+        dryrun: summary.dryRun,
+        marked: summary.markedBlobs,
+        blobs_deleted: summary.deletedBlobs.length,
+        manifests_deleted: summary.deletedManifests.length,
+        blobs_kept: summary.keptBlobs.length,
+        bytes_freed: summary.bytesFreed,
+      },
+      'garbage collection finished',
+    );
+  } finally {
+    await lease.release();
+  }
+  return true;
+}
+
+/**
  * Online garbage collection on a timer (`storage.maintenance.gc`). Every process of `serve` (each
  * worker, each replica) may run a scheduler: only the one holding the lease in storage collects,
  * so nothing depends on which process this is.
@@ -32,37 +74,7 @@ export function startGcScheduler(
   forget: (digest: Digest) => Promise<void>,
 ): GcScheduler {
   let running: Promise<boolean> | undefined;
-  const runOnce = async (): Promise<boolean> => {
-    const lease = await GcLease.acquire(driver, { ttlMs: Math.max(10 * 60_000, schedule.graceMs) });
-    if (!lease) {
-      log.debug('garbage collection skipped: another process holds the lease');
-      return false;
-    }
-    try {
-      const summary = await collectGarbage(driver, {
-        online: { graceMs: schedule.graceMs },
-        dryRun: schedule.dryRun,
-        deleteUntagged: schedule.deleteUntagged,
-        forget,
-        lease,
-      });
-      countGcRun(summary.dryRun ? 0 : summary.bytesFreed);
-      log.info(
-        {
-          dryrun: summary.dryRun,
-          marked: summary.markedBlobs,
-          blobs_deleted: summary.deletedBlobs.length,
-          manifests_deleted: summary.deletedManifests.length,
-          blobs_kept: summary.keptBlobs.length,
-          bytes_freed: summary.bytesFreed,
-        },
-        'garbage collection finished',
-      );
-    } finally {
-      await lease.release();
-    }
-    return true;
-  };
+  const runOnce = () => collectOnce(driver, schedule, log, forget);
   const tick = () => {
     if (running) return;
     running = runOnce()

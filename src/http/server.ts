@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { OpenAccess, type AccessController } from '../auth/access-controller.js';
 import { RegistryError } from '../protocol/errors.js';
+import type { PullThrough } from '../proxy/pull-through.js';
 import type { Registry } from '../registry/registry.js';
 import type { RequestContext } from './context.js';
 import type { RegistryMetrics } from '../ops/metrics.js';
@@ -47,6 +48,8 @@ export interface ServerOptions extends UrlOptions {
   tracer?: Tracer;
   /** `limits.pathlength`: a longer request target gets 414 before routing (default in request-limits.ts). */
   maxTargetLength?: number;
+  /** `proxy`: the pull-through cache; its repositories refuse every write (405 UNSUPPORTED). */
+  pullThrough?: PullThrough;
 }
 
 /** The metrics the HTTP front moves. */
@@ -187,6 +190,13 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
           message: `the registry is read-only (storage.maintenance.readonly.enabled): ${method} is refused`,
         });
       }
+      // A proxied repository holds only what its upstream has: writes are refused, as in Distribution.
+      const upstream = match.params.name === undefined || readMethods.has(method) ? undefined : options.pullThrough?.upstreamOf(match.params.name);
+      if (upstream) {
+        throw new RegistryError('UNSUPPORTED', {
+          message: `${match.params.name} is a pull-through cache of ${upstream.remoteUrl}: ${method} is refused (push to the upstream instead)`,
+        });
+      }
       const grant = await access.authorize(req, match.endpoint.access(match.params));
       about.user = grant.identity.user;
       let handlerLog: Logger | undefined;
@@ -196,6 +206,7 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
         url,
         params: match.params,
         registry: options.registry,
+        pullThrough: options.pullThrough,
         grant,
         get log() {
           return (handlerLog ??= grant.identity.user ? log().child({ user: grant.identity.user }) : log());

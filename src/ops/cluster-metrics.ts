@@ -49,10 +49,11 @@ export function answerMetricsRequests(registry: Registry): void {
 }
 
 /**
- * In the primary: the summed metrics of the workers serving now. Must be created before the
- * workers are forked, so that it sees each one's "listening" message.
+ * In the primary: the summed metrics of the workers serving now, plus `own`, the metrics of
+ * work the primary does itself (scheduled sync jobs). Must be created before the workers are
+ * forked, so that it sees each one's "listening" message.
  */
-export function clusterMetricsSource(): MetricsSource {
+export function clusterMetricsSource(own?: Registry): MetricsSource {
   const serving = new Set<Worker>();
   const pending = new Map<number, { waiting: Set<Worker>; answers: MetricJson[][]; done: (error?: Error) => void }>();
   let nextId = 0;
@@ -88,6 +89,7 @@ export function clusterMetricsSource(): MetricsSource {
         if (waiting.size === 0) return done();
         for (const worker of waiting) worker.send({ type: requestType, id } satisfies MetricsRequest);
       });
+      if (own) answers.push(await own.getMetricsAsJSON());
       // One list per worker: aggregate() groups the metrics of the lists by name.
       return await AggregatorRegistry.aggregate(answers).metrics();
     },

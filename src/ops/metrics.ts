@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { cacheLookups } from '../registry/cache-stats.js';
 import { gcTotals } from '../gc/gc-stats.js';
+import { syncTotals } from '../sync/sync-stats.js';
 
 /**
  * Every Prometheus metric Berth exports, in one registry per server (tests run several servers
@@ -81,6 +82,7 @@ export function createRegistryMetrics(): RegistryMetrics {
       this.inc(gcTotals().bytesFreed);
     },
   });
+  registerSyncMetrics(registry);
   return {
     registry,
     requests: new Counter({
@@ -147,4 +149,35 @@ export function createRegistryMetrics(): RegistryMetrics {
       registers,
     }),
   };
+}
+
+/**
+ * `sync` jobs run on a schedule by this process (`serve` runs them in one process: the single
+ * one, or the primary when there are workers). Read from sync/'s plain totals when scraped.
+ */
+export function registerSyncMetrics(registry: Registry): void {
+  const registers = [registry];
+  new Counter({
+    name: 'berth_sync_runs_total',
+    help: 'Scheduled sync job runs, by job and result (ok, or failed: the run failed or one of its tags did)',
+    labelNames: ['job', 'result'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [job, totals] of syncTotals()) {
+        this.inc({ job, result: 'ok' }, totals.ok);
+        this.inc({ job, result: 'failed' }, totals.failed);
+      }
+    },
+  });
+  new Counter({
+    name: 'berth_sync_copied_tags_total',
+    help: 'Tags copied by scheduled sync job runs (new or changed at the source), by job',
+    labelNames: ['job'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [job, totals] of syncTotals()) this.inc({ job }, totals.copied);
+    },
+  });
 }

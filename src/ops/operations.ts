@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import { ListenError } from '../http/listener.js';
 import type { ExtraRoute, ServerOptions } from '../http/server.js';
@@ -7,7 +8,7 @@ import { startDebugServer, type DebugServer } from './debug-server.js';
 import { healthChecks } from './health-checks.js';
 import { HealthMonitor } from './health-monitor.js';
 import { InstrumentedDriver } from './instrumented-driver.js';
-import { createRegistryMetrics, type RegistryMetrics } from './metrics.js';
+import { createRegistryMetrics, registerSyncMetrics, type RegistryMetrics } from './metrics.js';
 import { healthRoute, livenessRoute, metricsRoute, readinessRoute, type MetricsSource } from './ops-routes.js';
 import { StorageProbe } from './storage-probe.js';
 import type { Tracer } from './tracing.js';
@@ -87,7 +88,12 @@ export async function startOperations(config: Config, driver: StorageDriver, rol
 }
 
 function metricsSource(role: ProcessRole, metrics: RegistryMetrics | undefined): MetricsSource {
-  if (role === 'primary') return clusterMetricsSource();
+  if (role === 'primary') {
+    // The primary runs the scheduled sync jobs: their counters join the workers' sums.
+    const own = new Registry();
+    registerSyncMetrics(own);
+    return clusterMetricsSource(own);
+  }
   const registry = metrics!.registry;
   return { contentType: registry.contentType, metrics: () => registry.metrics() };
 }

@@ -30,6 +30,15 @@ export interface PutResult {
   readonly subject?: Digest;
 }
 
+export interface PutOptions {
+  /**
+   * Skip the check that everything the manifest references is in the repository. Only for a
+   * manifest whose digest was verified against a registry that holds it all: the pull-through
+   * cache stores upstream manifests at once and fetches their blobs when clients ask for them.
+   */
+  readonly referencesElsewhere?: boolean;
+}
+
 /** Parses a URL reference segment: a digest when it has the digest grammar, else a tag. */
 export function parseReference(text: string): Reference | undefined {
   if (text.includes(':')) {
@@ -79,7 +88,7 @@ export class ManifestStore {
     private readonly maxDepth: number = defaultLimits.manifestDepth,
   ) {}
 
-  async put(name: string, reference: Reference, bytes: Buffer, contentType?: string): Promise<PutResult> {
+  async put(name: string, reference: Reference, bytes: Buffer, contentType?: string, options: PutOptions = {}): Promise<PutResult> {
     const manifest = parseManifest(bytes, contentType, { maxDepth: this.maxDepth });
     const algorithm = 'digest' in reference ? reference.digest.algorithm : 'sha256';
     const digest = digestBytes(bytes, algorithm);
@@ -89,7 +98,7 @@ export class ManifestStore {
         detail: { expected: reference.digest.text, actual: digest.text },
       });
     }
-    await this.checkReferences(name, manifest);
+    if (!options.referencesElsewhere) await this.checkReferences(name, manifest);
     await this.blobs.putBytes(digest, bytes);
     const revision = paths.revisionLink(name, digest);
     const hadRevision = (await readLink(this.driver, revision))?.text === digest.text;
@@ -100,7 +109,7 @@ export class ManifestStore {
     // seen here, and the push is undone and fails cleanly (the client pushes the blob again).
     // Nothing is tagged before this check, so the revision is all there is to undo.
     try {
-      await this.checkReferences(name, manifest);
+      if (!options.referencesElsewhere) await this.checkReferences(name, manifest);
       await this.blobs.putBytes(digest, bytes);
     } catch (error) {
       // A revision that was there before this push belongs to an earlier one: it stays.

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import type { EventPublisher } from '../../src/events/event.js';
+import type { PullThrough } from '../../src/proxy/pull-through.js';
 import { listen, type Listener, type ListenOptions } from '../../src/http/listener.js';
 import { createRequestHandler, type ServerOptions } from '../../src/http/server.js';
 import type { BlobDescriptorCache } from '../../src/registry/blob-descriptor-cache.js';
@@ -56,6 +57,8 @@ export async function startTestRegistry(
     events?: EventPublisher;
     /** `limits`, `catalog.maxentries`, `tags.maxtags` (defaults from src/registry/limits.ts). */
     limits?: Partial<RegistryLimits>;
+    /** `proxy`: makes the pull-through cache over this registry; closed by close(). */
+    pullThrough?: (registry: Registry) => PullThrough;
   } = {},
 ): Promise<TestRegistry> {
   const root = options.root ?? (await mkdtemp(join(tmpdir(), 'berth-test-')));
@@ -68,6 +71,7 @@ export async function startTestRegistry(
     events: options.events,
     limits: options.limits,
   });
+  const pullThrough = options.pullThrough?.(registry);
   const handler = createRequestHandler({
     registry,
     log: pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' }),
@@ -81,6 +85,7 @@ export async function startTestRegistry(
     extraRoutes: options.extraRoutes,
     maxTargetLength: options.maxTargetLength,
     accessLog: false,
+    pullThrough,
   });
   const listener = await listen(handler, { net: 'tcp', addr: '127.0.0.1:0', ...options.listen });
   const hostPort = listener.port === undefined ? 'localhost' : `127.0.0.1:${listener.port}`;
@@ -92,6 +97,7 @@ export async function startTestRegistry(
     listener,
     close: async () => {
       await listener.close(0);
+      await pullThrough?.close();
       await options.blobDescriptors?.close();
       if (options.root === undefined) await rm(root, { recursive: true, force: true });
     },

@@ -2,6 +2,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { blobTargetMediaType } from '../../events/event.js';
 import { parseDigest, type Digest } from '../../protocol/digest.js';
+import type { LiveBlob } from '../../proxy/pull-through.js';
+import type { BlobDescriptor } from '../../registry/blob-store.js';
 import { RegistryError } from '../../protocol/errors.js';
 import type { RequestContext } from '../context.js';
 import { parseRangeHeader } from '../range.js';
@@ -22,7 +24,6 @@ import { publishEvent } from './publish-event.js';
 export async function getBlob(ctx: RequestContext): Promise<void> {
   const { req, res, registry, params } = ctx;
   const digest = routeDigest(ctx);
-  const blob = await registry.blobs.statInRepository(params.name!, digest, { unmarked: req.method === 'HEAD' });
   const headers = {
     'Content-Type': 'application/octet-stream',
     'Docker-Content-Digest': digest.text,
@@ -31,9 +32,22 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
     // Content under a digest never changes.
     'Cache-Control': 'max-age=31536000',
   };
+  let blob: BlobDescriptor;
+  try {
+    blob = await registry.blobs.statInRepository(params.name!, digest, { unmarked: req.method === 'HEAD' });
+  } catch (error) {
+    if (!ctx.pullThrough?.upstreamOf(params.name!) || !(error instanceof RegistryError && error.code === 'BLOB_UNKNOWN')) throw error;
+    if (req.headers['if-none-match'] === headers.ETag) return reply(res, 304, headers);
+    if (req.method === 'HEAD') return reply(res, 200, { ...headers, 'Content-Length': await ctx.pullThrough.statBlob(params.name!, digest) });
+    // The first client follows the download as it arrives; a Range request waits for it as the others do.
+    const live = await ctx.pullThrough.fetchBlob(params.name!, digest, { live: req.headers.range === undefined });
+    if (live) return await sendLiveBlob(ctx, digest, headers, live);
+    blob = await registry.blobs.statInRepository(params.name!, digest);
+  }
   if (req.headers['if-none-match'] === headers.ETag) return reply(res, 304, headers);
   if (req.method === 'HEAD') return reply(res, 200, { ...headers, 'Content-Length': blob.size });
   const redirect = registry.options.redirect ? await registry.blobs.redirectURL(digest) : undefined;
+  ctx.pullThrough?.recordPull(params.name!, digest.text, blob.size);
   if (registry.options.events) {
     publishEvent(ctx, 'pull', 'blobs', { mediaType: blobTargetMediaType, digest: digest.text, size: blob.size });
   }
@@ -57,6 +71,18 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
     res.writeHead(200, { ...headers, 'Content-Length': blob.size });
   }
   await streamOut(ctx, stream);
+}
+
+/** A blob a pull-through download brings in, sent as it arrives (see src/proxy/blob-download.ts). */
+async function sendLiveBlob(ctx: RequestContext, digest: Digest, headers: Record<string, string>, live: LiveBlob): Promise<void> {
+  const { res, params } = ctx;
+  res.writeHead(200, { ...headers, ...(live.size === undefined ? {} : { 'Content-Length': live.size }) });
+  await streamOut(ctx, live.stream);
+  if (!res.writableFinished) return;
+  ctx.pullThrough?.recordPull(params.name!, digest.text, live.size ?? 0);
+  if (ctx.registry.options.events) {
+    publishEvent(ctx, 'pull', 'blobs', { mediaType: blobTargetMediaType, digest: digest.text, size: live.size ?? 0 });
+  }
 }
 
 /** `DELETE /v2/<name>/blobs/<digest>`: unlinks the blob from the repository. */

@@ -10,14 +10,20 @@ import { publishEvent } from './publish-event.js';
 
 /** `GET`/`HEAD /v2/<name>/manifests/<reference>`: the stored bytes with their media type. */
 export async function getManifest(ctx: RequestContext): Promise<void> {
+  const name = ctx.params.name!;
   const reference = routeReference(ctx);
-  const manifest = await ctx.registry.manifests.get(ctx.params.name!, reference);
+  // A proxied repository first brings the manifest (or the tag's current digest) from its upstream.
+  await ctx.pullThrough?.prepareManifest(name, reference);
+  const manifest = await ctx.registry.manifests.get(name, reference);
   const headers = {
     'Content-Type': manifest.mediaType,
     'Docker-Content-Digest': manifest.digest.text,
     ETag: `"${manifest.digest.text}"`,
   };
   if (ctx.req.headers['if-none-match'] === headers.ETag) return reply(ctx.res, 304, headers);
+  // A HEAD counts too: docker and containerd only HEAD a tag whose image they have, and that
+  // image is in use; the least recently pulled content is what the cache drops first.
+  ctx.pullThrough?.recordPull(name, manifest.digest.text, manifest.bytes.length);
   if (ctx.registry.options.events && ctx.req.method === 'GET') {
     publishEvent(ctx, 'pull', 'manifests', {
       mediaType: manifest.mediaType,

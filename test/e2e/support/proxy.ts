@@ -16,9 +16,18 @@ export interface ProxiedRequest {
   readonly cut: boolean;
 }
 
+/** A canned answer the proxy gives instead of forwarding (an upstream that refuses). */
+export interface Refusal {
+  readonly status: number;
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+}
+
 export interface RecordingProxy {
   readonly hostPort: string;
   readonly requests: readonly ProxiedRequest[];
+  /** From now on, answers every request with `refusal` (recorded too); undefined forwards again. */
+  refuse(refusal: Refusal | undefined): void;
   close(): Promise<void>;
 }
 
@@ -38,7 +47,15 @@ export async function startProxy(target: string, cut?: CutOptions): Promise<Reco
   const [host, port] = target.split(':');
   const requests: ProxiedRequest[] = [];
   let armed = cut !== undefined;
+  let refusal: Refusal | undefined;
   const server = createServer((req, res) => {
+    if (refusal) {
+      const { status, headers, body } = refusal;
+      requests.push({ method: req.method ?? '', url: req.url ?? '', status, cut: false });
+      req.resume();
+      res.writeHead(status, headers).end(body);
+      return;
+    }
     const upstream = request(
       { host, port: Number(port), method: req.method, path: req.url, headers: req.headers },
       (answer) => {
@@ -83,6 +100,9 @@ export async function startProxy(target: string, cut?: CutOptions): Promise<Reco
   return {
     hostPort: `127.0.0.1:${address.port}`,
     requests,
+    refuse: (answer) => {
+      refusal = answer;
+    },
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -38,15 +38,21 @@ export function registryConfig(storageDir: string, port: number): string {
  * Starts Berth (`bin/berth.js serve`) or the reference `docker-registry serve` as a separate
  * process on a free port, and keeps its whole output in a log file under workDir (the reference
  * registry's log is noisy; failure messages show the tail). Retries on another port if the one
- * picked was taken in between.
+ * picked was taken in between. `extraConfig` lines are appended to the config (top-level
+ * sections such as `auth:` or `proxy:`).
  */
-export async function startRegistry(kind: RegistryKind, storageDir: string, workDir: string): Promise<RunningRegistry> {
+export async function startRegistry(
+  kind: RegistryKind,
+  storageDir: string,
+  workDir: string,
+  extraConfig: readonly string[] = [],
+): Promise<RunningRegistry> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     let spawned: SpawnedRegistry;
     try {
-      spawned = await spawnRegistry(kind, registryConfig(storageDir, port), workDir, port);
+      spawned = await spawnRegistry(kind, [registryConfig(storageDir, port), ...extraConfig, ''].join('\n'), workDir, port);
     } catch (error) {
       lastError = error;
       if (/address already in use/i.test(String(error))) continue;
@@ -83,6 +89,9 @@ export interface LoggedRequest {
   /** The request target as sent, query included. */
   readonly path: string;
   readonly status: number;
+  /** When the answer ended (pino's epoch milliseconds) and how long the request took. */
+  readonly time: number;
+  readonly ms: number;
 }
 
 /** The requests in a Berth process's access log (pino JSON lines, one per request). */
