@@ -5,7 +5,7 @@ import { collectGarbage } from '../gc/collector.js';
 import { listing, pushBlob, pushImage, pushIndex, testRegistry, type PushedImage } from '../gc/testing/fixtures.js';
 import { RegistryError } from '../protocol/errors.js';
 import type { Registry } from '../registry/registry.js';
-import { isNotFound, type StorageDriver } from '../storage/driver.js';
+import { exists } from '../registry/links.js';
 import { MemoryDriver } from '../storage/memory-driver.js';
 import { paths } from '../storage/paths.js';
 import { CacheEvictor, evictCache, evictionInterval } from './cache-evictor.js';
@@ -19,15 +19,6 @@ const later = () => Date.now() + 2 * hour;
 const hubOnly = (ttlMs: number) => (name: string) => (name.startsWith('hub/') ? ttlMs : undefined);
 const silent = pino({ level: 'silent' });
 
-async function stored(driver: StorageDriver, path: string): Promise<boolean> {
-  try {
-    await driver.stat(path);
-    return true;
-  } catch (error) {
-    if (isNotFound(error)) return false;
-    throw error;
-  }
-}
 
 async function manifestCode(registry: Registry, name: string, tag: string): Promise<string | undefined> {
   try {
@@ -66,12 +57,12 @@ describe('proxy cache eviction', () => {
     );
     assert.equal(await manifestCode(registry, 'hub/library/app', 'old'), 'MANIFEST_UNKNOWN');
     assert.deepEqual((await registry.manifests.get('hub/library/app', { tag: 'new' })).digest, fresh.manifest);
-    assert.equal(await stored(driver, paths.revisionLink('hub/library/app', stale.manifest)), false);
+    assert.equal(await exists(driver, paths.revisionLink('hub/library/app', stale.manifest)), false);
     // Layer links: the stale image's own go, the one the fresh image uses too stays.
     for (const digest of [stale.config, stale.layers[0]!, stale.layers[1]!]) {
-      assert.equal(await stored(driver, paths.layerLink('hub/library/app', digest)), false, digest.text);
+      assert.equal(await exists(driver, paths.layerLink('hub/library/app', digest)), false, digest.text);
     }
-    assert.ok(await stored(driver, paths.layerLink('hub/library/app', stale.layers[2]!)));
+    assert.ok(await exists(driver, paths.layerLink('hub/library/app', stale.layers[2]!)));
     assert.equal(result.layerLinksRemoved, 3);
     // Nothing of the ordinary repository was touched, even long unpulled.
     assert.deepEqual((await registry.manifests.get('team/app', { tag: 'v1' })).digest, ordinary.manifest);
@@ -79,8 +70,8 @@ describe('proxy cache eviction', () => {
 
     const gc = await collectGarbage(driver);
     assert.deepEqual(gc.deletedBlobs.sort(), [stale.manifest.text, stale.config.text, stale.layers[1]!.text].sort());
-    assert.ok(await stored(driver, paths.blobData(stale.layers[0]!)), 'the blob shared with team/app survives');
-    for (const digest of [fresh.manifest, fresh.config, ...fresh.layers]) assert.ok(await stored(driver, paths.blobData(digest)), digest.text);
+    assert.ok(await exists(driver, paths.blobData(stale.layers[0]!)), 'the blob shared with team/app survives');
+    for (const digest of [fresh.manifest, fresh.config, ...fresh.layers]) assert.ok(await exists(driver, paths.blobData(digest)), digest.text);
   });
 
   test('without a recorded pull, the time content was cached counts; ttl 0 keeps everything', async () => {
@@ -179,9 +170,9 @@ describe('proxy cache eviction', () => {
         ['manifest', arm.manifest.text],
       ].sort(),
     );
-    assert.equal(await stored(driver, paths.layerLink('hub/multi', loose)), false);
-    assert.equal(await stored(driver, paths.layerLink('hub/multi', arm.layers[0]!)), false);
-    assert.ok(await stored(driver, paths.layerLink('hub/multi', amd.layers[0]!)));
+    assert.equal(await exists(driver, paths.layerLink('hub/multi', loose)), false);
+    assert.equal(await exists(driver, paths.layerLink('hub/multi', arm.layers[0]!)), false);
+    assert.ok(await exists(driver, paths.layerLink('hub/multi', amd.layers[0]!)));
     assert.deepEqual((await registry.manifests.get('hub/multi', { tag: 'latest' })).digest, index);
   });
 
@@ -230,7 +221,7 @@ describe('proxy cache eviction', () => {
     await evictor.runOnce();
     assert.equal(reclaimed, 2);
     await evictor.stop();
-    assert.equal(await stored(driver, paths.layerLink('hub/dropped', dropped.layers[0]!)), false);
+    assert.equal(await exists(driver, paths.layerLink('hub/dropped', dropped.layers[0]!)), false);
   });
 
   test('the scheduled evictor reads each cached manifest once, not every round', async () => {

@@ -13,7 +13,8 @@ import { CacheEvictor, evictCache } from '../../src/proxy/cache-evictor.js';
 import { PullLog, readPullTimes } from '../../src/proxy/pull-record.js';
 import { PullThrough } from '../../src/proxy/pull-through.js';
 import { upstreamsFromConfig, type Upstreams } from '../../src/proxy/upstreams.js';
-import { isNotFound, type StorageDriver } from '../../src/storage/driver.js';
+import { type StorageDriver } from '../../src/storage/driver.js';
+import { exists } from '../../src/registry/links.js';
 import { FilesystemDriver } from '../../src/storage/filesystem-driver.js';
 import { paths } from '../../src/storage/paths.js';
 import { digestOf, pushImage, uniqueBytes, type PushedManifest } from '../helpers/push.js';
@@ -94,15 +95,6 @@ async function pull(registry: TestRegistry, name: string, tag: string, image: Pu
   }
 }
 
-async function stored(driver: StorageDriver, path: string): Promise<boolean> {
-  try {
-    await driver.stat(path);
-    return true;
-  } catch (error) {
-    if (isNotFound(error)) return false;
-    throw error;
-  }
-}
 
 /** Polls `check` every 20 ms for up to 10 seconds. */
 async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
@@ -144,15 +136,15 @@ describe('proxy cache eviction over HTTP', { timeout: 60_000 }, () => {
       const gc = await collectGarbage(s.driver);
       const [appConfig, sharedLayer, ownLayer] = blobsOf(app);
       assert.deepEqual(gc.deletedBlobs.sort(), [app.digest, appConfig!.text, ownLayer!.text].sort());
-      assert.ok(await stored(s.driver, paths.blobData(sharedLayer!)));
+      assert.ok(await exists(s.driver, paths.blobData(sharedLayer!)));
       await pull(s.cache, 'team/app', 'v1', pushed);
       await pull(s.cache, 'hub/library/other', 'v1', other);
 
       // Pulled again: fetched from the upstream into the cache once more.
       await pull(s.cache, 'hub/library/app', 'v1', app);
       // The first client gets the bytes while they are written: the commit may come just after.
-      await eventually(() => stored(s.driver, paths.blobData(ownLayer!)), 'the layer is cached again');
-      assert.ok(await stored(s.driver, paths.revisionLink('hub/library/app', parseDigest(app.digest)!)));
+      await eventually(() => exists(s.driver, paths.blobData(ownLayer!)), 'the layer is cached again');
+      assert.ok(await exists(s.driver, paths.revisionLink('hub/library/app', parseDigest(app.digest)!)));
     } finally {
       await s.close();
     }
@@ -197,7 +189,7 @@ describe('proxy cache eviction over HTTP', { timeout: 60_000 }, () => {
       assert.equal(s.maxBytes, 2 * layerBytes + 8 * 1024);
       assert.ok(result.remainingBytes <= s.maxBytes);
       for (const digest of [parseDigest(images.get('b')!.digest)!, ...blobsOf(images.get('b')!)]) {
-        assert.equal(await stored(s.driver, paths.blobData(digest)), false, `reclaimed ${digest.text}`);
+        assert.equal(await exists(s.driver, paths.blobData(digest)), false, `reclaimed ${digest.text}`);
       }
       // The upstream goes away: what stayed is served from the cache alone; b is gone for good.
       await s.stopUpstream();

@@ -1,6 +1,6 @@
 import { parseDigest, type Digest } from '../../../src/protocol/digest.js';
 import { Catalog } from '../../../src/registry/catalog.js';
-import { listOrEmpty, readLink } from '../../../src/registry/links.js';
+import { exists, listOrEmpty, readLink } from '../../../src/registry/links.js';
 import { parseManifest } from '../../../src/registry/manifest-parser.js';
 import { isNotFound, type StorageDriver } from '../../../src/storage/driver.js';
 import { paths } from '../../../src/storage/paths.js';
@@ -53,7 +53,7 @@ export async function collectOnce(driver: StorageDriver, graceMs: number): Promi
   }
   // g3
   for (const { digest, size } of doomed) {
-    if (!(await present(driver, paths.blobDeletingMarker(digest)))) {
+    if (!(await exists(driver, paths.blobDeletingMarker(digest)))) {
       figures.reclaimed++;
       continue;
     }
@@ -100,7 +100,7 @@ export async function storedBlobs(driver: StorageDriver): Promise<{ digest: Dige
         if (!digest) continue;
         try {
           const info = await driver.stat(paths.blobData(digest));
-          const marked = await present(driver, paths.blobDeletingMarker(digest));
+          const marked = await exists(driver, paths.blobDeletingMarker(digest));
           found.push({ digest, size: info.size, modTime: info.modTime, marked });
         } catch (error) {
           if (!isNotFound(error)) throw error;
@@ -111,15 +111,6 @@ export async function storedBlobs(driver: StorageDriver): Promise<{ digest: Dige
   return found;
 }
 
-async function present(driver: StorageDriver, path: string): Promise<boolean> {
-  try {
-    await driver.stat(path);
-    return true;
-  } catch (error) {
-    if (isNotFound(error)) return false;
-    throw error;
-  }
-}
 
 async function deleteQuietly(driver: StorageDriver, path: string): Promise<void> {
   try {
