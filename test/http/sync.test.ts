@@ -8,7 +8,9 @@ import type { EventFacts, EventPublisher } from '../../src/events/event.js';
 import type { SyncJobConfig } from '../../src/config/sections/sync.js';
 import { runSyncJob, type SyncReport } from '../../src/sync/sync-job.js';
 import { fallbackTagOf } from '../../src/sync/referrers.js';
+import { RegistryClient } from '../../src/client/registry-client.js';
 import { startRegistry, type RunningRegistry } from '../e2e/support/registries.js';
+import { bufferSource, pushImage as pushClientImage, sha256 } from '../helpers/client-content.js';
 import { emptyContent, mediaTypes, pushImage, pushManifest, type Descriptor, type PushedManifest } from '../helpers/push.js';
 import { repoRoot, startTestRegistry, type TestRegistry } from '../helpers/registry-server.js';
 
@@ -327,6 +329,30 @@ describe('berth sync to a registry without the referrers API (docker-registry 2.
     assert.deepEqual(outcomes(second), ['team/app:v1 unchanged'], 'the referrers tag at the destination is not taken for an image tag');
     assert.equal(second.referrersCopied, 0);
     assert.deepEqual(writeRequests().slice(writesBefore), []);
+  });
+
+  test('from docker-registry: a repository the catalog lists before its first manifest has no tags yet, not a failure', async () => {
+    // registry:2 lists a repository once a blob is in, and answers 404 to its tag list until a manifest is.
+    const reference = new RegistryClient(new URL(destination.url).host, { insecure: true });
+    const layer = Buffer.from('a layer whose manifest is still to come');
+    await reference.uploadBlob('half/pushed', { digest: sha256(layer), size: layer.length }, bufferSource(layer));
+    await pushClientImage(reference, 'half/done', 'v1');
+    await reference.close();
+    const fromReference = (name: string): SyncJobConfig => ({
+      name: 'from-reference',
+      source: { url: destination.url, insecure: false },
+      destination: { url: source.url, insecure: false },
+      repositories: [{ name }],
+      referrers: false,
+    });
+    const listed = await runSyncJob(fromReference('half/*'));
+    assert.deepEqual(listed.errors, []);
+    assert.equal(listed.ok, true);
+    assert.deepEqual(outcomes(listed), ['half/done:v1 copied']);
+    // Named by the job itself, a repository without tags is still reported: a typo must not pass quietly.
+    const named = await runSyncJob(fromReference('half/pushed'));
+    assert.equal(named.ok, false);
+    assert.equal(named.errors.length, 1);
   });
 });
 
