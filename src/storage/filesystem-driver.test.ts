@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { InvalidPathError, temporaryPrefix } from './driver.js';
+import { InvalidPathError, PathNotFoundError, temporaryPrefix } from './driver.js';
 import { FilesystemDriver } from './filesystem-driver.js';
 import { runDriverSuite } from './testing/driver-suite.js';
 
@@ -29,6 +29,26 @@ describe('filesystem driver specifics', () => {
     await mkdir(root, { recursive: true });
     driver = new FilesystemDriver(root);
   };
+
+  test('removers racing on one directory each end done or not found, never with another error', async () => {
+    // A manifest DELETE and the garbage collector may remove the same revision at once; a
+    // remover that saw a directory (EISDIR) which the other took away before its listing
+    // answered that EISDIR, a 500 to the client.
+    await fresh('racing-removers');
+    const unexpected: unknown[] = [];
+    for (let round = 0; round < 200; round++) {
+      const dir = `/docker/registry/v2/repositories/app/_manifests/revisions/sha256/r${round}`;
+      await driver.putContent(`${dir}/link`, Buffer.from('sha256:r'));
+      await Promise.all(
+        Array.from({ length: 6 }, () =>
+          driver.delete(dir).catch((error: unknown) => {
+            if (!(error instanceof PathNotFoundError)) unexpected.push(error);
+          }),
+        ),
+      );
+    }
+    assert.deepEqual(unexpected, []);
+  });
 
   test('one driver path is one file under the root, as Distribution lays them out', async () => {
     await fresh('layout');

@@ -239,8 +239,10 @@ async function removeTree(full: string): Promise<void> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EISDIR' && code !== 'EPERM') throw error;
-    // EPERM is also a file that may not be removed: that error, not readdir's ENOTDIR, is the answer.
-    entries = await fs.readdir(full).catch(() => Promise.reject(error));
+    // EPERM is also a file that may not be removed: that error, not readdir's ENOTDIR, is the
+    // answer. But a directory another remover took away meanwhile is simply missing (ENOENT):
+    // answering EISDIR for it made a manifest DELETE racing the garbage collector a 500.
+    entries = await fs.readdir(full).catch((listing: NodeJS.ErrnoException) => Promise.reject(listing.code === 'ENOENT' ? listing : error));
   }
   await Promise.all(entries.map((name) => removeTree(join(full, name)).catch(ignoreMissing)));
   await fs.rmdir(full);
