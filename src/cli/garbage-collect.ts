@@ -7,7 +7,6 @@ import { GcLease } from '../gc/lease.js';
 import { createLogger } from '../log.js';
 import { BlobStore } from '../registry/blob-store.js';
 import { createDriver } from '../storage/create-driver.js';
-import { sweepsTemporaries } from '../storage/stale-temporaries.js';
 import { UserCommandError } from './user.js';
 
 interface GcFlags {
@@ -86,7 +85,7 @@ async function garbageCollect(configFile: string | undefined, flags: GcFlags): P
   // Temporary files a killed registry left: offline every one is stale (nothing writes); online,
   // only those older than the upload purge age, as `serve` sweeps them (a live write's is younger).
   const olderThan = new Date(Date.now() - (flags.online ? config.storage.maintenance.uploadpurging.age : 0));
-  const temporaries = sweepsTemporaries(driver) ? (await driver.sweepTemporaries({ olderThan, dryRun: flags.dryRun })).stale : 0;
+  const temporaries = (await driver.sweepTemporaries?.({ olderThan, dryRun: flags.dryRun }))?.stale ?? 0;
   if (progress) out.write('\r\x1b[K');
   if (flags.json) {
     out.write(`${JSON.stringify({ ...summary, staleTemporaries: temporaries }, null, 2)}\n`);

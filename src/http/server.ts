@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { OpenAccess, type AccessController } from '../auth/access-controller.js';
@@ -15,7 +15,6 @@ import { matchRoute } from './router.js';
 import { adminRoutes } from './admin-routes.js';
 import { routes } from './routes.js';
 import type { RequestHandler } from './listener.js';
-import { SlowClientGuard, type ClientTimeouts } from './timeouts.js';
 import { normalizePrefix, urlBuilder, type UrlOptions } from './urls.js';
 
 /** `host`, `prefix` and `relativeUrls` (see UrlOptions) decide the URLs in `Location` and `Link`. */
@@ -71,23 +70,6 @@ export interface ExtraRoute {
 
 /** Every answer carries this, as Docker clients check for it. */
 const apiVersionHeader = ['Docker-Distribution-API-Version', 'registry/2.0'] as const;
-
-/**
- * The registry on a plain HTTP/1.1 server, with the same client timeouts as listen() (which also
- * serves TLS, HTTP/2 and unix sockets, and drains on close).
- */
-export function createRegistryServer(options: ServerOptions & { timeouts?: Partial<ClientTimeouts> }): Server {
-  const guard = new SlowClientGuard(options.timeouts, options.log);
-  const handler = createRequestHandler(options);
-  const server = createServer((req, res) => {
-    guard.track(req, res);
-    handler(req, res);
-  });
-  guard.configure(server);
-  guard.limitConnections(server);
-  server.once('close', () => guard.close());
-  return server;
-}
 
 /**
  * The HTTP front of the registry: parse, route, run the handler, answer errors in one place.

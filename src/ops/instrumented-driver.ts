@@ -19,6 +19,7 @@ export class InstrumentedDriver implements StorageDriver {
   readonly name: string;
   readonly redirectURL?: (path: string) => Promise<string | undefined>;
   readonly changeToken?: (path: string) => Promise<string | undefined>;
+  readonly sweepTemporaries?: StorageDriver['sweepTemporaries'];
 
   constructor(
     readonly inner: StorageDriver,
@@ -26,9 +27,11 @@ export class InstrumentedDriver implements StorageDriver {
     private readonly tracer?: Tracer,
   ) {
     this.name = inner.name;
-    const { redirectURL, changeToken } = inner;
+    const { redirectURL, changeToken, sweepTemporaries } = inner;
     if (redirectURL) this.redirectURL = (path) => this.time('redirectURL', () => redirectURL.call(inner, path), path);
     if (changeToken) this.changeToken = (path) => this.time('changeToken', () => changeToken.call(inner, path), path);
+    // A background walk of the whole tree, not a request's storage call: forwarded, not timed.
+    if (sweepTemporaries) this.sweepTemporaries = (options) => sweepTemporaries.call(inner, options);
   }
 
   getContent(path: string): Promise<Buffer> {

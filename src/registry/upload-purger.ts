@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { isNotFound, type StorageDriver } from '../storage/driver.js';
 import { paths } from '../storage/paths.js';
-import { sweepsTemporaries } from '../storage/stale-temporaries.js';
 import { deleteIfPresent, listOrEmpty } from './links.js';
 
 /** `storage.maintenance.uploadpurging` (durations in milliseconds). */
@@ -166,7 +165,7 @@ export class UploadPurger {
     } catch (error) {
       this.log.error({ err: error }, 'upload purge failed');
     }
-    if (!sweepsTemporaries(this.driver)) return;
+    if (!this.driver.sweepTemporaries) return;
     try {
       const olderThan = new Date((this.options.now?.() ?? new Date()).getTime() - this.options.age);
       const sweep = await this.driver.sweepTemporaries({ olderThan, dryRun: this.options.dryRun, signal: this.stopping.signal });

@@ -1,3 +1,4 @@
+import type { TemporarySweep, TemporarySweepOptions } from './stale-temporaries.js';
 import type { Readable, Writable } from 'node:stream';
 
 /**
@@ -79,6 +80,11 @@ export interface StorageDriver {
    * drivers without the method are always listed. PathNotFoundError when missing.
    */
   changeToken?(path: string): Promise<string | undefined>;
+  /**
+   * Optional: removes the temporary files (`.tmp-*`) a killed process left (see
+   * stale-temporaries.ts). Only drivers that write under a temporary name and rename have it.
+   */
+  sweepTemporaries?(options: TemporarySweepOptions): Promise<TemporarySweep>;
 }
 
 export interface ReadOptions {

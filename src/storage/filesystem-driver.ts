@@ -4,7 +4,7 @@ import { recordFileSlice } from './file-slice.js';
 import * as fs from './fs-calls.js';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { removeStaleTemporaries, type TemporarySweep, type TemporarySweeper, type TemporarySweepOptions } from './stale-temporaries.js';
+import { removeStaleTemporaries, type TemporarySweep, type TemporarySweepOptions } from './stale-temporaries.js';
 import {
   byCodePoint,
   checkPath,
@@ -34,7 +34,7 @@ const settleMs = 1000;
  * never a partial file under a final name. (No fsync: this protects against process crashes,
  * not power loss, as Distribution's driver.)
  */
-export class FilesystemDriver implements StorageDriver, TemporarySweeper {
+export class FilesystemDriver implements StorageDriver {
   readonly name = 'filesystem';
 
   constructor(readonly root: string) {}

@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { UploadPurger } from '../registry/upload-purger.js';
-import { temporaryPrefix } from './driver.js';
+import { temporaryPrefix, type StorageDriver } from './driver.js';
 import { FilesystemDriver } from './filesystem-driver.js';
 import { MemoryDriver } from './memory-driver.js';
-import { removeStaleTemporaries, sweepsTemporaries } from './stale-temporaries.js';
+import { InstrumentedDriver } from '../ops/instrumented-driver.js';
+import { removeStaleTemporaries } from './stale-temporaries.js';
 
 const hour = 3_600_000;
 
@@ -73,9 +74,9 @@ describe('stale temporary files', () => {
     const old = new Date(Date.now() - 3 * hour);
     await utimes(join(base, session), old, old);
     const driver = new FilesystemDriver(base);
-    assert.ok(sweepsTemporaries(driver));
-    assert.ok(!sweepsTemporaries(new MemoryDriver()));
-    const purger = new UploadPurger(driver, { age: 2 * hour, interval: 24 * hour, dryRun: false }, pino({ level: 'silent' }));
+    assert.equal((new MemoryDriver() as StorageDriver).sweepTemporaries, undefined);
+    // Wrapped for metrics and tracing, as `serve` does, the driver still sweeps.
+    const purger = new UploadPurger(new InstrumentedDriver(driver, undefined), { age: 2 * hour, interval: 24 * hour, dryRun: false }, pino({ level: 'silent' }));
     await purger.runOnce();
     assert.deepEqual(await filesUnder(base), [`${temporaryPrefix}fresh`]);
     assert.deepEqual(await readdir(join(base, session, '..')), []);

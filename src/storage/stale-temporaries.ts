@@ -22,20 +22,6 @@ export interface TemporarySweepOptions {
 }
 
 /**
- * A driver that writes temporary files (`.tmp-*`, hidden from `list`) and can remove those a
- * killed process left behind. Only the filesystem driver does: it writes each file under a
- * temporary name and renames it into place, and SIGKILL between the two leaves the temporary.
- * (The object-store drivers write in one request, or under the upload's own path.)
- */
-export interface TemporarySweeper {
-  sweepTemporaries(options: TemporarySweepOptions): Promise<TemporarySweep>;
-}
-
-export function sweepsTemporaries(driver: object): driver is TemporarySweeper {
-  return typeof (driver as Partial<TemporarySweeper>).sweepTemporaries === 'function';
-}
-
-/**
  * Removes `.tmp-*` files older than `olderThan` anywhere below `root`. This walks the whole
  * tree, so it runs in the background (with the upload purge) or in `garbage-collect`, never
  * before a registry serves. A live write keeps its temporary for milliseconds, so a cutoff of

@@ -1,3 +1,4 @@
+import type { TemporarySweep, TemporarySweepOptions } from '../stale-temporaries.js';
 import { pipeline, Transform, Writable, type Readable } from 'node:stream';
 import type { FileInfo, FileWriter, ReadOptions, StorageDriver, WriteOptions } from '../driver.js';
 
@@ -190,6 +191,11 @@ export class FaultyDriver implements StorageDriver {
   async changeToken(path: string): Promise<string | undefined> {
     if (!this.inner.changeToken) return undefined;
     return await this.call('stat', path, () => this.inner.changeToken!(path));
+  }
+
+  /** Not faulted: a maintenance walk, not a call a request makes. */
+  async sweepTemporaries(options: TemporarySweepOptions): Promise<TemporarySweep> {
+    return (await this.inner.sweepTemporaries?.(options)) ?? { stale: 0, young: 0, directories: 0 };
   }
 
   /** Runs one call, failing it before or after as drawn. */
