@@ -1,5 +1,5 @@
 import type { Digest } from '../protocol/digest.js';
-import { maxManifestBytes } from '../registry/manifest-store.js';
+import { maxManifestBytes } from '../registry/limits.js';
 import { Catalog } from '../registry/catalog.js';
 import { isNotFound, type StorageDriver } from '../storage/driver.js';
 import { paths } from '../storage/paths.js';

@@ -43,6 +43,10 @@ export async function collectOnce(
       deleteUntagged: schedule.deleteUntagged,
       forget,
       lease,
+    }).catch((error: unknown) => {
+      // Counted here, where runs are counted, so the cache evictor's runs count their failures too.
+      countGcFailure();
+      throw error;
     });
     countGcRun(summary.dryRun ? 0 : summary.bytesFreed);
     log.info(
@@ -79,7 +83,6 @@ export function startGcScheduler(
     if (running) return;
     running = runOnce()
       .catch((error: unknown) => {
-        countGcFailure();
         log.error({ err: error }, 'garbage collection failed');
         return false;
       })

@@ -1,7 +1,7 @@
 import { isNotFound, type StorageDriver } from '../storage/driver.js';
+import { paths } from '../storage/paths.js';
 
 /** The registry's base path in storage (as Distribution lays it out). */
-const basePath = '/docker/registry/v2';
 
 /** Storage answered but the registry's data, seen there before, is gone. */
 export class StorageGoneError extends Error {
@@ -26,11 +26,11 @@ export class StorageProbe {
   /** Resolves when storage answers as expected; rejects with the driver's error otherwise. */
   async check(): Promise<void> {
     try {
-      await this.driver.stat(basePath);
+      await this.driver.stat(paths.root);
       this.seen = true;
     } catch (error) {
       if (!isNotFound(error)) throw error;
-      if (this.seen) throw new StorageGoneError(basePath);
+      if (this.seen) throw new StorageGoneError(paths.root);
     }
   }
 }

@@ -15,7 +15,6 @@ import type { TagStore } from './tag-store.js';
 /** A manifest reference from a URL: a tag or a digest (already checked against the grammar). */
 export type Reference = { readonly tag: string } | { readonly digest: Digest };
 
-export { maxManifestBytes } from './limits.js';
 
 export interface StoredManifest {
   readonly digest: Digest;
