@@ -11,13 +11,14 @@ import { repoCommand } from './repo.js';
 import { serve } from './serve.js';
 import { syncCommand } from './sync.js';
 import { isUserFacingError, userCommand } from './user.js';
+import { berthVersion } from '../version.js';
 
 const program = new Command('berth')
   .description(
     'Berth: a container image registry speaking the OCI Distribution Spec v1.1 and the Docker Registry HTTP API v2,\n' +
       'a drop-in replacement for registry:2 (same config.yml, REGISTRY_* variables and storage layout).',
   )
-  .version('0.1.0');
+  .version(berthVersion);
 
 program
   .command('serve')

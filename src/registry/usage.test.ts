@@ -4,7 +4,7 @@ import { digestOf, newHash } from '../protocol/digest.js';
 import { MemoryDriver } from '../storage/memory-driver.js';
 import { paths } from '../storage/paths.js';
 import { writeLink } from './links.js';
-import { storageUsage } from './usage.js';
+import { repositoryUsage, storageUsage } from './usage.js';
 
 const sha256 = (bytes: Buffer) => digestOf(newHash('sha256').update(bytes), 'sha256');
 
@@ -42,5 +42,30 @@ describe('storageUsage', () => {
 
   test('an empty registry uses nothing', async () => {
     assert.deepEqual(await storageUsage(new MemoryDriver()), { repositories: [], linkedBytes: 0, uniqueBlobs: 0, uniqueBytes: 0 });
+  });
+
+  test('repositoryUsage counts one repository alone, and agrees with storageUsage', async () => {
+    const driver = new MemoryDriver();
+    const stored = async (fill: string, size: number) => {
+      const bytes = Buffer.alloc(size, fill);
+      const digest = sha256(bytes);
+      await driver.putContent(paths.blobData(digest), bytes);
+      return digest;
+    };
+    const shared = await stored('s', 700);
+    const own = await stored('o', 40);
+    const manifest = await stored('m', 9);
+    const gone = sha256(Buffer.from('not stored'));
+    await writeLink(driver, paths.layerLink('team/app', shared), shared);
+    await writeLink(driver, paths.layerLink('team/app', own), own);
+    await writeLink(driver, paths.layerLink('team/app', gone), gone);
+    await writeLink(driver, paths.revisionLink('team/app', manifest), manifest);
+    await writeLink(driver, paths.layerLink('other', shared), shared);
+
+    const alone = await repositoryUsage(driver, 'team/app');
+    assert.deepEqual(alone, { name: 'team/app', blobs: 4, bytes: 749, missing: 1 });
+    const whole = (await storageUsage(driver)).repositories.find((r) => r.name === 'team/app')!;
+    assert.deepEqual({ name: whole.name, blobs: whole.blobs, bytes: whole.bytes, missing: whole.missing }, alone);
+    assert.deepEqual(await repositoryUsage(driver, 'nothing/here'), { name: 'nothing/here', blobs: 0, bytes: 0, missing: 0 });
   });
 });

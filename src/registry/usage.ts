@@ -3,6 +3,7 @@ import { isNotFound, type StorageDriver } from '../storage/driver.js';
 import { paths } from '../storage/paths.js';
 import { Catalog } from './catalog.js';
 import { listOrEmpty } from './links.js';
+import { mapLimit } from './map-limit.js';
 
 /** Storage one repository uses, by the blobs it links. */
 export interface RepositoryUsage {
@@ -32,6 +33,21 @@ export interface StorageUsage {
 /** How many storage calls run at once (an object store answers each in a round trip). */
 const concurrency = 16;
 
+/** What one repository links, counted alone (the UI's storage figure for a repository). */
+export type LinkedUsage = Pick<RepositoryUsage, 'name' | 'blobs' | 'bytes' | 'missing'>;
+
+/**
+ * What one repository uses, by itself: the blobs it links (layers, configs, manifest revisions)
+ * and their stored size. Whether another repository shares them is not asked (that needs the
+ * whole storage walk of `storageUsage`), so this costs one listing and one stat per blob.
+ */
+export async function repositoryUsage(driver: StorageDriver, name: string): Promise<LinkedUsage> {
+  const digests = await linkedDigests(driver, name);
+  const sizes = await blobSizes(driver, [...digests.values()]);
+  const { blobs, bytes, missing } = tally(name, digests, sizes, () => false);
+  return { name, blobs, bytes, missing };
+}
+
 /**
  * What each repository uses: every blob it links under `_layers` and every manifest revision,
  * each with its stored size, split into bytes shared with another repository and bytes only it
@@ -46,29 +62,35 @@ export async function storageUsage(driver: StorageDriver): Promise<StorageUsage>
 
   const unique = new Map<string, Digest>();
   for (const digests of linked) for (const [text, digest] of digests) unique.set(text, digest);
-  const sizes = new Map<string, number | undefined>();
-  const entries = [...unique.entries()];
-  const found = await mapLimit(entries, concurrency, ([, digest]) => blobSize(driver, digest));
-  entries.forEach(([text], i) => sizes.set(text, found[i]));
-
-  const repositories = names.map((name, i): RepositoryUsage => {
-    let bytes = 0;
-    let sharedBytes = 0;
-    let missing = 0;
-    for (const text of linked[i]!.keys()) {
-      const size = sizes.get(text);
-      if (size === undefined) missing++;
-      bytes += size ?? 0;
-      if ((owners.get(text) ?? 0) > 1) sharedBytes += size ?? 0;
-    }
-    return { name, blobs: linked[i]!.size, bytes, sharedBytes, exclusiveBytes: bytes - sharedBytes, missing };
-  });
+  // Each distinct blob is asked for once, however many repositories link it.
+  const sizes = await blobSizes(driver, [...unique.values()]);
+  const shared = (text: string) => (owners.get(text) ?? 0) > 1;
+  const repositories = names.map((name, i) => tally(name, linked[i]!, sizes, shared));
   return {
     repositories,
     linkedBytes: repositories.reduce((sum, r) => sum + r.bytes, 0),
     uniqueBlobs: unique.size,
     uniqueBytes: [...sizes.values()].reduce<number>((sum, size) => sum + (size ?? 0), 0),
   };
+}
+
+/** Adds up a repository's linked blobs from their sizes (undefined: content missing, counted as 0). */
+function tally(
+  name: string,
+  digests: ReadonlyMap<string, Digest>,
+  sizes: ReadonlyMap<string, number | undefined>,
+  isShared: (text: string) => boolean,
+): RepositoryUsage {
+  let bytes = 0;
+  let sharedBytes = 0;
+  let missing = 0;
+  for (const text of digests.keys()) {
+    const size = sizes.get(text);
+    if (size === undefined) missing++;
+    bytes += size ?? 0;
+    if (isShared(text)) sharedBytes += size ?? 0;
+  }
+  return { name, blobs: digests.size, bytes, sharedBytes, exclusiveBytes: bytes - sharedBytes, missing };
 }
 
 /** The digests a repository links, by text: layer links and manifest revisions together. */
@@ -86,6 +108,12 @@ async function linkedDigests(driver: StorageDriver, name: string): Promise<Map<s
   return digests;
 }
 
+/** Stored sizes by digest text; undefined for a blob whose content is missing. */
+async function blobSizes(driver: StorageDriver, digests: readonly Digest[]): Promise<Map<string, number | undefined>> {
+  const found = await mapLimit(digests, concurrency, (digest) => blobSize(driver, digest));
+  return new Map(digests.map((digest, i) => [digest.text, found[i]]));
+}
+
 async function blobSize(driver: StorageDriver, digest: Digest): Promise<number | undefined> {
   try {
     return (await driver.stat(paths.blobData(digest))).size;
@@ -93,18 +121,4 @@ async function blobSize(driver: StorageDriver, digest: Digest): Promise<number |
     if (isNotFound(error)) return undefined;
     throw error;
   }
-}
-
-/** Maps items with at most `limit` calls in flight, keeping the order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, map: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await map(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
