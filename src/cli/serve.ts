@@ -31,6 +31,7 @@ import { CacheEvictor, evictionInterval } from '../proxy/cache-evictor.js';
 import { ignorePulls, PullLog, type PullRecord } from '../proxy/pull-record.js';
 import { PullThrough } from '../proxy/pull-through.js';
 import { upstreamsFromConfig } from '../proxy/upstreams.js';
+import { UiAssets } from '../ui/static-assets.js';
 import type { Digest } from '../protocol/digest.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { createDriver } from '../storage/create-driver.js';
@@ -321,6 +322,8 @@ async function startServer(config: Config, log: Logger, role: Exclude<ProcessRol
   const pullThrough = config.proxy
     ? new PullThrough(registry, upstreamsFromConfig(config.proxy), { pulls: pullRecord, log: log.child({ component: 'proxy' }) })
     : undefined;
+  const ui = config.ui.enabled ? { assets: await UiAssets.load() } : undefined;
+  if (ui?.assets.missing) log.warn(`web UI: ${ui.assets.missing}; /ui/ answers 503`);
   let listener: Listener;
   try {
     const auth = await createAccessController({ auth: config.auth, access: config.access, origin: requestOrigin }, log).catch((error: unknown) => {
@@ -337,6 +340,7 @@ async function startServer(config: Config, log: Logger, role: Exclude<ProcessRol
       tracer,
       maxTargetLength: config.limits.pathlength,
       pullThrough,
+      ui,
     });
     listener = await listen(handler, { ...http.listen, log, maxHeaderSize: config.limits.headersize }).catch((error: unknown) => {
       throw error instanceof ListenError ? new ConfigError(error.message) : error;

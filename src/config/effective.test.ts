@@ -71,6 +71,7 @@ describe('effectiveConfigYaml', () => {
         timeouts: { header: '30s', idle: '1m', minrate: 1024, minrategrace: '10s', request: '0s' }, maxconnections: 0 },
       catalog: { maxentries: 1000 },
       tags: { maxtags: 10000 },
+      ui: { enabled: true },
       limits: { manifestsize: 4194304, manifestdepth: 64, headersize: 65536, pathlength: 8192, tags: 0, uploadsize: 0 },
     });
     assert.deepEqual(parseConfig(effectiveConfigYaml(minimal), {}).config, minimal);

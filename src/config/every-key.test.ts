@@ -116,6 +116,7 @@ describe('the whole configuration format', () => {
     assert.deepEqual(config.limits, { manifestsize: 1048576, manifestdepth: 32, headersize: 32768, pathlength: 4096, tags: 5000, uploadsize: 10737418240 });
     assert.equal(config.catalog.maxentries, 500);
     assert.equal(config.tags.maxtags, 200);
+    assert.equal(config.ui.enabled, false);
   });
 
   const drivers: Record<string, string> = {

@@ -16,12 +16,13 @@ import { reportingSchema } from './sections/reporting.js';
 import { storageSchema } from './sections/storage.js';
 import { syncSchema } from './sections/sync.js';
 import { tagsSchema } from './sections/tags.js';
+import { uiSchema } from './sections/ui.js';
 import { validationSchema } from './sections/validation.js';
 import { childSchema, text } from './values.js';
 
 /**
- * Distribution's config.yml (version 0.1), every section of 2.8 and 3.x, plus Berth's `access`
- * and `limits` sections and `auth.tokenserver`. Unknown keys, wrong types and missing required values are
+ * Distribution's config.yml (version 0.1), every section of 2.8 and 3.x, plus Berth's `access`,
+ * `limits` and `ui` sections and `auth.tokenserver`. Unknown keys, wrong types and missing required values are
  * errors. Defaults are set on the keys Berth implements; the keys it does not implement yet are
  * typed and checked but left without defaults, so the effective configuration shows only what
  * is in effect.
@@ -48,6 +49,7 @@ export const configSchema = z
     access: accessSchema,
     limits: limitsSchema,
     sync: syncSchema,
+    ui: uiSchema,
   })
   .strict();
 
@@ -161,6 +163,7 @@ export const implementedKeys: readonly string[] = [
   'catalog.maxentries',
   'tags.maxtags',
   'sync',
+  'ui.enabled',
   'proxy.remoteurl',
   'proxy.username',
   'proxy.password',

@@ -10,10 +10,13 @@ import type { RegistryMetrics } from '../ops/metrics.js';
 import { SpanStatus, type Span, type Tracer } from '../ops/tracing.js';
 import { isHttp2Request } from './http2-request.js';
 import { checkTargetLength, checkTransferEncoding, defaultTargetLength } from './request-limits.js';
-import { replyError, replyJson } from './respond.js';
+import { reply, replyError, replyJson } from './respond.js';
 import { matchRoute } from './router.js';
 import { adminRoutes } from './admin-routes.js';
 import { routes } from './routes.js';
+import type { Route } from './router.js';
+import { uiApiRoutes } from '../ui/api/routes.js';
+import type { UiAssets } from '../ui/static-assets.js';
 import type { RequestHandler } from './listener.js';
 import { normalizePrefix, urlBuilder, type UrlOptions } from './urls.js';
 
@@ -49,13 +52,23 @@ export interface ServerOptions extends UrlOptions {
   maxTargetLength?: number;
   /** `proxy`: the pull-through cache; its repositories refuse every write (405 UNSUPPORTED). */
   pullThrough?: PullThrough;
+  /**
+   * `ui.enabled`: the web UI's files at `<prefix>/ui/` and its read-only JSON API (src/ui/api)
+   * under `/berth/v1/`; without it both answer 404.
+   */
+  ui?: { readonly assets: UiAssets };
 }
 
 /** The metrics the HTTP front moves. */
 export type RequestMetrics = Pick<RegistryMetrics, 'requests' | 'requestDuration' | 'receivedBytes' | 'sentBytes' | 'uploadsInProgress'>;
 
-/** The API and Berth's administration endpoints: their patterns cannot overlap (`/v2/` and `/berth/`). */
-export const allRoutes = [...routes, ...adminRoutes];
+/**
+ * The API and Berth's own endpoints. `/v2/` and `/berth/` patterns cannot overlap; the UI's
+ * come before the administration routes, whose `/berth/v1/repositories/<name>` would read the
+ * UI's `/berth/v1/repositories/<name>/_tags` as a repository name.
+ */
+export const allRoutes: readonly Route[] = [...routes, ...uiApiRoutes, ...adminRoutes];
+
 
 /** Methods that only read; with `storage.maintenance.readonly.enabled` every other one is refused. */
 const readMethods: ReadonlySet<string> = new Set(['GET', 'HEAD']);
@@ -152,17 +165,33 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
         await extra.route.handle(req, res, extra.url);
         return;
       }
+      checkTargetLength(req.url, maxTargetLength);
+      checkTransferEncoding(req.headers['transfer-encoding']);
+      const { path, url } = parseTarget(req.url, prefix);
+      // The UI's files are not the API: served whatever the health checks say, without auth (the
+      // app asks for credentials itself, through the API).
+      if (options.ui?.assets.serve(req, res, path)) {
+        about.route = 'ui';
+        return;
+      }
+      if (path === '/' && readMethods.has(req.method ?? 'GET')) {
+        about.route = 'root';
+        answerRoot(req, res, options.ui !== undefined);
+        return;
+      }
       if (options.health && !options.health.healthy) {
         replyJson(res, 503, {
           errors: [{ code: 'UNAVAILABLE', message: 'service unavailable', detail: 'health check failed: please see /debug/health' }],
         });
         return;
       }
-      checkTargetLength(req.url, maxTargetLength);
-      checkTransferEncoding(req.headers['transfer-encoding']);
-      const { path, url } = parseTarget(req.url, prefix);
       const method = req.method ?? 'GET';
       const match = matchRoute(allRoutes, method, path);
+      // With the UI off its API is not there. Matched all the same, so that its paths are not
+      // read by the administration route as repository names (which would answer 405).
+      if (!options.ui && uiApiRoutes.includes(match.route)) {
+        throw new RegistryError('UNSUPPORTED', { status: 404, message: `no API endpoint at ${path}` });
+      }
       about.route = match.route.name;
       about.repository = match.params.name;
       if (measured && uploadRoutes.has(match.route.name) && method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') measured.upload();
@@ -215,6 +244,18 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
     const span = tracer.startRequestSpan(`${req.method ?? 'GET'}`, typeof traceparent === 'string' ? traceparent : undefined);
     void tracer.run(span, () => handle(req, res, span));
   };
+}
+
+/**
+ * `GET /` (under the prefix): a browser (it asks for HTML) is sent to the web UI when it is on;
+ * anything else gets Distribution's empty 200, which load balancers probe.
+ */
+function answerRoot(req: IncomingMessage, res: ServerResponse, uiEnabled: boolean): void {
+  if (uiEnabled && /\btext\/html\b/.test(req.headers.accept ?? '')) {
+    reply(res, 302, { Location: 'ui/', 'Cache-Control': 'no-cache' });
+  } else {
+    reply(res, 200, { 'Cache-Control': 'no-cache' });
+  }
 }
 
 /** Query parameters whose values are credentials or signatures: never written to a log or span. */

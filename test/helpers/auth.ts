@@ -56,8 +56,8 @@ export async function startAuthRegistry(
   kind: 'htpasswd' | 'tokenserver',
   /** `'none'`: no access section (every user may do everything, anonymous nothing). */
   access: AccessPolicyOptions | 'none' = testAccess,
-  /** `auth.throttle` (default: the schema's) and `auth.token.signingalgorithms`. */
-  extra: { throttle?: AuthOptions['throttle']; signingalgorithms?: string[] } = {},
+  /** `auth.throttle` (default: the schema's), `auth.token.signingalgorithms`, and the UI (`ui.enabled`, off unless asked). */
+  extra: { throttle?: AuthOptions['throttle']; signingalgorithms?: string[]; ui?: { enabled: boolean } } = {},
 ): Promise<AuthRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-auth-'));
   const htpasswd = join(dir, 'htpasswd');
@@ -71,7 +71,7 @@ export async function startAuthRegistry(
           throttle: extra.throttle,
         };
   const setup = await createAccessController({ auth, access: access === 'none' ? undefined : access }, pino({ level: 'silent' }));
-  const registry = await startTestRegistry({ access: setup.access, extraRoutes: setup.endpoints });
+  const registry = await startTestRegistry({ access: setup.access, extraRoutes: setup.endpoints, ui: extra.ui });
   return {
     ...registry,
     dir,

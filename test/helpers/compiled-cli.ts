@@ -8,28 +8,38 @@ import { repoRoot } from './registry-server.js';
 export const berthBin = join(repoRoot, 'bin', 'berth.js');
 
 /**
- * Rebuilds dist/ when it is missing or older than a source file it is built from, so tests of
- * the compiled CLI never check yesterday's code.
+ * Rebuilds dist/ as `npm run build` does (the server with tsc, the web UI with
+ * scripts/build-ui.mjs) when a build is missing or older than a source file it is built from,
+ * so tests of the compiled CLI never check yesterday's code.
  */
 export async function ensureBuilt(): Promise<void> {
-  if (!(await distIsStale())) return;
-  await promisify(execFile)(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: repoRoot,
-    timeout: 120_000,
-  });
+  const options = { cwd: repoRoot, timeout: 120_000 };
+  if (await isStale('dist/cli/main.js', 'src', (source) => source.endsWith('.ts') && !isTestOnly(source) && !source.startsWith('ui/app/'))) {
+    await promisify(execFile)(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], options);
+  }
+  if (await isStale('dist/ui-assets/index.html', 'src/ui/app', (source) => !isTestOnly(source))) {
+    await promisify(execFile)(process.execPath, [join(repoRoot, 'scripts/build-ui.mjs')], options);
+  }
 }
 
-async function distIsStale(): Promise<boolean> {
+function isTestOnly(source: string): boolean {
+  return source.endsWith('.test.ts') || source.split('/').includes('testing');
+}
+
+/** Whether `output` is missing or older than a file under `sourceDir` that `isSource` accepts. */
+async function isStale(output: string, sourceDir: string, isSource: (relativePath: string) => boolean): Promise<boolean> {
   let built: number;
   try {
-    built = (await stat(join(repoRoot, 'dist/cli/main.js'))).mtimeMs;
+    built = (await stat(join(repoRoot, output))).mtimeMs;
   } catch {
     return true;
   }
-  const sources = await readdir(join(repoRoot, 'src'), { recursive: true });
-  for (const source of sources) {
-    if (!source.endsWith('.ts') || source.endsWith('.test.ts') || source.split('/').includes('testing')) continue;
-    if ((await stat(join(repoRoot, 'src', source))).mtimeMs > built) return true;
+  const entries = await readdir(join(repoRoot, sourceDir), { recursive: true, withFileTypes: true });
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    if (!isSource(path.slice(join(repoRoot, sourceDir).length + 1))) continue;
+    if ((await stat(path)).mtimeMs > built) return true;
   }
   return false;
 }

@@ -14,6 +14,7 @@ import type { RegistryLimits } from '../../src/registry/limits.js';
 import { Registry } from '../../src/registry/registry.js';
 import type { StorageDriver } from '../../src/storage/driver.js';
 import { FilesystemDriver } from '../../src/storage/filesystem-driver.js';
+import { UiAssets } from '../../src/ui/static-assets.js';
 import { httpsFetch, type TlsClientOptions } from './tls-client.js';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
@@ -59,6 +60,8 @@ export async function startTestRegistry(
     limits?: Partial<RegistryLimits>;
     /** `proxy`: makes the pull-through cache over this registry; closed by close(). */
     pullThrough?: (registry: Registry) => PullThrough;
+    /** `ui.enabled` (on in `berth serve`, off here unless asked): the UI's files from dist/ui-assets and its JSON API. */
+    ui?: { enabled: boolean };
   } = {},
 ): Promise<TestRegistry> {
   const root = options.root ?? (await mkdtemp(join(tmpdir(), 'berth-test-')));
@@ -86,6 +89,7 @@ export async function startTestRegistry(
     maxTargetLength: options.maxTargetLength,
     accessLog: false,
     pullThrough,
+    ui: options.ui?.enabled ? { assets: await UiAssets.load() } : undefined,
   });
   const listener = await listen(handler, { net: 'tcp', addr: '127.0.0.1:0', ...options.listen });
   const hostPort = listener.port === undefined ? 'localhost' : `127.0.0.1:${listener.port}`;
@@ -115,8 +119,8 @@ export interface SpawnedRegistry {
 
 /**
  * Runs a registry command as a separate process (Berth's own `bin/berth.js serve`, or the
- * reference `docker-registry serve`) and waits until `/v2/` answers. The command gets the config
- * file path as its last argument. With `tls` (the CA to trust, and a client certificate if the
+ * reference `docker-registry serve`) and waits until `/v2/` (or `readyPath`, e.g. under an
+ * `http.prefix`) answers. The command gets the config file path as its last argument. With `tls` (the CA to trust, and a client certificate if the
  * registry wants one) the registry serves HTTPS and is awaited over TLS.
  */
 export async function spawnRegistry(
@@ -127,6 +131,7 @@ export async function spawnRegistry(
   env: NodeJS.ProcessEnv = {},
   tls?: TlsClientOptions,
   args: readonly string[] = [],
+  readyPath = '/v2/',
 ): Promise<SpawnedRegistry> {
   const configFile = join(workDir, `${command}-${port}.yml`);
   await writeFile(configFile, configYaml);
@@ -144,7 +149,7 @@ export async function spawnRegistry(
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${command} exited with ${child.exitCode}:\n${output}`);
     try {
-      const status = tls ? (await httpsFetch(`${url}/v2/`, tls)).status : (await fetch(`${url}/v2/`)).status;
+      const status = tls ? (await httpsFetch(`${url}${readyPath}`, tls)).status : (await fetch(`${url}${readyPath}`)).status;
       // 401: the registry is up and asks for credentials (auth configured).
       if (status === 200 || status === 401) break;
     } catch {

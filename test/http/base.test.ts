@@ -57,8 +57,16 @@ describe('API base and the version header', { timeout: 30_000 }, () => {
     }
   });
 
+  test('/ answers an empty 200, as Distribution does for load balancer probes', async () => {
+    for (const method of ['GET', 'HEAD']) {
+      const answer = await fetch(`${registry.url}/`, { method });
+      assert.equal(answer.status, 200, method);
+      assert.equal(await answer.text(), '', method);
+    }
+    await expectError(await fetch(`${registry.url}/`, { method: 'DELETE' }), 404, 'UNSUPPORTED');
+  });
+
   test('a path outside /v2/ is a 404 in the error format', async () => {
-    await expectError(await fetch(`${registry.url}/`), 404, 'UNSUPPORTED');
     await expectError(await fetch(`${registry.url}/v1/_ping`), 404, 'UNSUPPORTED');
     await expectError(await fetch(`${registry.url}/v2/a/unknown/thing`), 404, 'UNSUPPORTED');
   });

@@ -153,7 +153,7 @@ describe('grammar errors and unsupported requests', { timeout: 60_000 }, () => {
   });
 
   test('an unknown path is 404 in the error format', async () => {
-    for (const path of ['/', '/v3/', '/v2/errors/repo', '/v2/errors/repo/manifests/', '/v2/errors/repo/blobs/', '/v2/errors/repo/tags', '/favicon.ico']) {
+    for (const path of ['/v3/', '/v2/errors/repo', '/v2/errors/repo/manifests/', '/v2/errors/repo/blobs/', '/v2/errors/repo/tags', '/favicon.ico']) {
       const entry = await expectError(await rawRequest(url, { path }), 404, 'UNSUPPORTED');
       assert.match(entry!.message, /no API endpoint/);
     }

@@ -19,6 +19,12 @@ const samplePaths: Readonly<Record<string, string>> = {
   blob: `/v2/ro/app/blobs/${digest}`,
   referrers: `/v2/ro/app/referrers/${digest}`,
   repository: '/berth/v1/repositories/ro/app',
+  'ui-info': '/berth/v1/ui/info',
+  'ui-repositories': '/berth/v1/repositories',
+  'ui-repository': '/berth/v1/repositories/ro/app/_summary',
+  'ui-tags': '/berth/v1/repositories/ro/app/_tags',
+  'ui-image': `/berth/v1/repositories/ro/app/_images/${digest}`,
+  'ui-usage': '/berth/v1/repositories/ro/app/_usage',
 };
 
 describe('storage.maintenance.readonly', { timeout: 30_000 }, () => {
