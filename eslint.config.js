@@ -27,4 +27,18 @@ export default tseslint.config(
   { files: ['src/http/**/*.ts'], rules: { 'no-restricted-imports': restrict(['../cli/*', '../../cli/*']) } },
   { files: ['src/client/**/*.ts'], rules: { 'no-restricted-imports': restrict(['../registry/*', '../http/*', '../storage/*', '../cli/*']) } },
   { files: ['bin/**/*.js', 'scripts/**/*.mjs', 'eslint.config.js'], languageOptions: { globals: { process: 'readonly' } } },
+  // The web UI runs in the browser: browser globals, and nothing from node: or the server.
+  {
+    files: ['src/ui/app/**/*.ts'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'history', 'navigator', 'sessionStorage', 'fetch', 'Headers', 'Response', 'URL', 'URLSearchParams', 'TextEncoder', 'btoa', 'setTimeout', 'clearTimeout', 'Node', 'Event', 'MouseEvent', 'KeyboardEvent'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
+    files: ['src/ui/app/**/*.ts'],
+    ignores: ['src/ui/app/**/*.test.ts'],
+    rules: { 'no-restricted-imports': restrict(['node:*', '**/registry/*', '**/http/*', '**/storage/*', '**/auth/*', '**/config/*', '**/cli/*', '**/ui/api/*']) },
+  },
 );

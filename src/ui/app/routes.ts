@@ -1,0 +1,60 @@
+/**
+ * The UI's addresses. Pages live in the hash (`#/`, `#/?q=text`, `#/repo/<name>`,
+ * `#/image/<name>@<digest>`) so the server only ever serves one `index.html`, and the registry's
+ * base path is derived from where that page was loaded, so a path prefix or a reverse proxy works.
+ */
+
+export type Route =
+  | { page: 'repositories'; q: string }
+  | { page: 'repository'; name: string }
+  | { page: 'image'; name: string; digest: string }
+  | { page: 'not-found'; hash: string };
+
+/** Reads a `location.hash`. Anything unknown is `not-found` (shown as such, not guessed at). */
+export function parseRoute(hash: string): Route {
+  const path = hash.replace(/^#/, '') || '/';
+  if (path === '/' || path.startsWith('/?')) {
+    const q = new URLSearchParams(path.slice(2)).get('q') ?? '';
+    return { page: 'repositories', q };
+  }
+  const repo = /^\/repo\/(.+)$/.exec(path);
+  if (repo) return { page: 'repository', name: safeDecode(repo[1]!) };
+  const image = /^\/image\/(.+)@([a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+)$/.exec(path);
+  if (image) return { page: 'image', name: safeDecode(image[1]!), digest: image[2]! };
+  return { page: 'not-found', hash };
+}
+
+/** The hash of a route; names keep their `/` (repository names cannot hold anything to escape). */
+export function routeHash(route: Route): string {
+  switch (route.page) {
+    case 'repositories':
+      return route.q === '' ? '#/' : `#/?${new URLSearchParams({ q: route.q }).toString()}`;
+    case 'repository':
+      return `#/repo/${route.name}`;
+    case 'image':
+      return `#/image/${route.name}@${route.digest}`;
+    case 'not-found':
+      return route.hash;
+  }
+}
+
+export const repositoriesHash = (q = ''): string => routeHash({ page: 'repositories', q });
+export const repositoryHash = (name: string): string => routeHash({ page: 'repository', name });
+export const imageHash = (name: string, digest: string): string => routeHash({ page: 'image', name, digest });
+
+/**
+ * The registry's base path from the UI page's path: `/ui/` → `/`, `/registry/ui/index.html` →
+ * `/registry/`. Everything the app requests is relative to it.
+ */
+export function registryBase(pathname: string): string {
+  const match = /^(.*\/)ui\/[^/]*$/.exec(pathname);
+  return match ? match[1]! : '/';
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
