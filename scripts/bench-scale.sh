@@ -6,7 +6,8 @@
 #      "index build time": from the spawn to the first correct catalog page from the middle.
 #   2. Page times: first and middle page of GET /v2/_catalog?n=100 at SMALL vs SCALE repositories,
 #      and of GET /v2/scale/tags-repo/tags/list?n=100 at SMALL vs SCALE tags (2 warm-up requests,
-#      then PAGE_RUNS timed ones with curl, median ms). The page time should not grow with size.
+#      then PAGE_RUNS timed ones with curl, median ms), and the web UI's repository list (first
+#      page, middle page, a search) and tag table. The page time should not grow with size.
 #   3. Cost growth: push-images and pull-images (200 images of 3 × 256KiB layers, 16 workers)
 #      against an empty store vs a store that already holds FILL images (target: within 20%).
 #
@@ -169,6 +170,12 @@ measure_store() {
       time_page catalog-middle "$n" "/v2/_catalog?n=100&last=$REPO_PREFIX$(pad6 $((n / 2)))" "$REPO_PREFIX"
       time_page tags-first "$n" "/v2/$TAGS_REPO/tags/list?n=100" "tag-"
       time_page tags-middle "$n" "/v2/$TAGS_REPO/tags/list?n=100&last=tag-$(pad6 $((n / 2)))" "tag-"
+      # The web UI's pages: its repository list (tag count and last push per entry), a search,
+      # and its tag table (a summary of each tag's image).
+      time_page ui-repositories-first "$n" "/berth/v1/repositories?n=50" "$REPO_PREFIX"
+      time_page ui-repositories-middle "$n" "/berth/v1/repositories?n=50&last=$REPO_PREFIX$(pad6 $((n / 2)))" "$REPO_PREFIX"
+      time_page ui-repositories-search "$n" "/berth/v1/repositories?n=50&q=r-$(pad6 $((n / 2)) | cut -c1-3)" "$REPO_PREFIX"
+      time_page ui-tags-first "$n" "/berth/v1/repositories/$TAGS_REPO/_tags?n=100" "tag-"
     fi
     stop_registry
   done

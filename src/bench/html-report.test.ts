@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile, copyFile, mkdir } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
+import { launchBrowser } from '../../test/helpers/browser.js';
 import { startTestRegistry, type TestRegistry } from '../../test/helpers/registry-server.js';
 import type { BenchResult } from './bench-result.js';
 import { clientTransport } from './client-transport.js';
@@ -12,17 +12,6 @@ import { runBench } from './run-bench.js';
 
 /** Where the lead looks at one rendering of the report. */
 const sharedScreenshot = '/tmp/h/bench-report.png';
-
-const chromiumArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 describe('HTML report', { timeout: 120_000 }, () => {
   let registry: TestRegistry;
@@ -98,19 +87,11 @@ describe('HTML report', { timeout: 120_000 }, () => {
   it('renders in headless Chromium with drawn charts, and a screenshot', async () => {
     const file = join(dir, 'report.html');
     await writeFile(file, htmlReport(result));
-    const profile = join(dir, 'profile');
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      args: chromiumArgs,
-      viewport: { width: 1400, height: 900 },
-      timeout: 60_000,
-    });
+    const browser = await launchBrowser({ viewport: { width: 1400, height: 900 } });
     try {
-      const page = context.pages()[0] ?? (await context.newPage());
-      const requested: string[] = [];
-      page.on('request', (request) => requested.push(request.url()));
+      const page = await browser.newPage();
       await page.goto(`file://${file}`);
-      assert.deepEqual(requested.filter((url) => !url.startsWith('file://')), [], 'the page fetches nothing');
+      assert.deepEqual(browser.requests.filter((url) => !url.startsWith('file://')), [], 'the page fetches nothing');
 
       // Throughput over time: a line with one point per full second.
       const line = await page.locator('svg[data-chart="throughput"] path.data').getAttribute('d');
@@ -140,7 +121,7 @@ describe('HTML report', { timeout: 120_000 }, () => {
       await copyFile(screenshot, sharedScreenshot);
       assert.ok((await stat(sharedScreenshot)).size > 0);
     } finally {
-      await context.close();
+      await browser.close();
     }
   });
 });

@@ -188,6 +188,15 @@ describe('Berth behind nginx (the README example)', () => {
       // The uploads went through nginx to Berth, not around it.
       const berthLog = berth.output();
       assert.match(berthLog, /"method":"PATCH"|"method":"PUT"/);
+
+      // The web UI and its JSON API come through the same server block.
+      const page = await httpsFetch(`${proxy}/ui/`, { ca: ca.certPem });
+      assert.equal(page.status, 200);
+      assert.match(String(page.headers['content-type']), /^text\/html/);
+      const listed = await httpsFetch(`${proxy}/berth/v1/repositories`, { ca: ca.certPem });
+      assert.equal(listed.status, 200);
+      const names = (JSON.parse(listed.body.toString()) as { repositories: { name: string }[] }).repositories.map((r) => r.name);
+      assert.ok(names.includes('behind/proxy'), `listed through nginx: ${names.join(', ')}`);
     }),
   );
 });
