@@ -174,15 +174,15 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
         about.route = 'ui';
         return;
       }
-      if (path === '/' && readMethods.has(req.method ?? 'GET')) {
-        about.route = 'root';
-        answerRoot(req, res, options.ui !== undefined);
-        return;
-      }
       if (options.health && !options.health.healthy) {
         replyJson(res, 503, {
           errors: [{ code: 'UNAVAILABLE', message: 'service unavailable', detail: 'health check failed: please see /debug/health' }],
         });
+        return;
+      }
+      if (path === '/') {
+        about.route = 'root';
+        answerRoot(req, res, options.ui !== undefined);
         return;
       }
       const method = req.method ?? 'GET';
@@ -247,11 +247,13 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
 }
 
 /**
- * `GET /` (under the prefix): a browser (it asks for HTML) is sent to the web UI when it is on;
- * anything else gets Distribution's empty 200, which load balancers probe.
+ * `/` (under the prefix): a browser's GET (it asks for HTML) is sent to the web UI when it is on;
+ * anything else gets Distribution's empty 200 whatever the method, which load balancers probe
+ * (after the health checks, as there: an unhealthy registry answers 503).
  */
 function answerRoot(req: IncomingMessage, res: ServerResponse, uiEnabled: boolean): void {
-  if (uiEnabled && /\btext\/html\b/.test(req.headers.accept ?? '')) {
+  const get = req.method === 'GET' || req.method === 'HEAD';
+  if (uiEnabled && get && /\btext\/html\b/.test(req.headers.accept ?? '')) {
     reply(res, 302, { Location: 'ui/', 'Cache-Control': 'no-cache' });
   } else {
     reply(res, 200, { 'Cache-Control': 'no-cache' });

@@ -51,12 +51,17 @@ const contentTypes: Readonly<Record<string, string>> = {
 /** Types worth compressing; images are compressed already. */
 const compressible = new Set(['.html', '.js', '.css', '.svg', '.json', '.webmanifest', '.map']);
 
+/** One encoding of a file, with its own strong ETag (RFC 9110 §8.8.3: each encoding is a representation). */
+interface Representation {
+  readonly bytes: Buffer;
+  readonly etag: string;
+}
+
 interface Asset {
   readonly type: string;
-  readonly bytes: Buffer;
+  readonly identity: Representation;
   /** The same bytes gzipped, when that is smaller. */
-  readonly gzipped?: Buffer;
-  readonly etag: string;
+  readonly gzipped?: Representation;
 }
 
 /**
@@ -85,11 +90,11 @@ export class UiAssets {
       const extension = extname(name);
       const bytes = await readFile(join(directory, name));
       const gzipped = compressible.has(extension) ? gzipSync(bytes, { level: 9 }) : undefined;
+      const tag = createHash('sha256').update(bytes).digest('base64url').slice(0, 27);
       files.set(name, {
         type: contentTypes[extension] ?? 'application/octet-stream',
-        bytes,
-        gzipped: gzipped && gzipped.length < bytes.length ? gzipped : undefined,
-        etag: `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 27)}"`,
+        identity: { bytes, etag: `"${tag}"` },
+        gzipped: gzipped && gzipped.length < bytes.length ? { bytes: gzipped, etag: `"${tag}-gzip"` } : undefined,
       });
     }
     const missing = files.has('index.html') ? undefined : `the web UI is not built (no ${join(directory, 'index.html')}): run npm run build`;
@@ -123,16 +128,18 @@ export class UiAssets {
       reply(res, 404, { ...securityHeaders, 'Content-Type': 'text/plain; charset=utf-8' }, 'not found\n');
       return true;
     }
-    const headers = { ...securityHeaders, 'Content-Type': asset.type, ETag: asset.etag, 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding' };
-    if (etagMatches(req.headers['if-none-match'], asset.etag)) {
-      reply(res, 304, headers);
-      return true;
-    }
-    if (asset.gzipped && acceptsGzip(req.headers['accept-encoding'])) {
-      reply(res, 200, { ...headers, 'Content-Encoding': 'gzip' }, asset.gzipped);
-    } else {
-      reply(res, 200, headers, asset.bytes);
-    }
+    const gzip = asset.gzipped && acceptsGzip(req.headers['accept-encoding']) ? asset.gzipped : undefined;
+    const chosen = gzip ?? asset.identity;
+    const headers = {
+      ...securityHeaders,
+      'Content-Type': asset.type,
+      ETag: chosen.etag,
+      'Cache-Control': 'no-cache',
+      Vary: 'Accept-Encoding',
+      ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
+    };
+    if (etagMatches(req.headers['if-none-match'], chosen.etag)) reply(res, 304, headers);
+    else reply(res, 200, headers, chosen.bytes);
     return true;
   }
 }

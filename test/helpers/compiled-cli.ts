@@ -17,7 +17,12 @@ export async function ensureBuilt(): Promise<void> {
   if (await isStale('dist/cli/main.js', 'src', (source) => source.endsWith('.ts') && !isTestOnly(source) && !source.startsWith('ui/app/'))) {
     await promisify(execFile)(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], options);
   }
-  if (await isStale('dist/ui-assets/index.html', 'src/ui/app', (source) => !isTestOnly(source))) {
+  // The bundle takes browser-safe modules from elsewhere in src/ too (src/client/challenge.ts):
+  // any source file, or the build script, newer than the bundle rebuilds it.
+  const uiStale =
+    (await isStale('dist/ui-assets/index.html', 'src', (source) => !isTestOnly(source))) ||
+    (await isStale('dist/ui-assets/index.html', 'scripts', (source) => source === 'build-ui.mjs'));
+  if (uiStale) {
     await promisify(execFile)(process.execPath, [join(repoRoot, 'scripts/build-ui.mjs')], options);
   }
 }

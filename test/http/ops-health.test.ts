@@ -127,6 +127,7 @@ describe('health checks, /debug/health, /livez and /readyz', { timeout: 90_000 }
       assert.equal(api.status, 503);
       const errors = (await api.json()) as { errors: { code: string }[] };
       assert.equal(errors.errors[0]!.code, 'UNAVAILABLE');
+      assert.equal(await statusOf(`${base}/`), 503, 'a load balancer probing / sees it too, as with Distribution');
       assert.equal(await statusOf(`${base}/readyz`), 503);
       assert.equal(await statusOf(`${debugBase}/readyz`), 503);
       assert.equal(await statusOf(`${base}/livez`), 200);
