@@ -10,7 +10,7 @@ import type { RegistryMetrics } from '../ops/metrics.js';
 import { SpanStatus, type Span, type Tracer } from '../ops/tracing.js';
 import { isHttp2Request } from './http2-request.js';
 import { checkTargetLength, checkTransferEncoding, defaultTargetLength } from './request-limits.js';
-import { reply, replyError, replyJson } from './respond.js';
+import { reply, replyError } from './respond.js';
 import { matchRoute } from './router.js';
 import { adminRoutes } from './admin-routes.js';
 import { routes } from './routes.js';
@@ -175,10 +175,7 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
         return;
       }
       if (options.health && !options.health.healthy) {
-        replyJson(res, 503, {
-          errors: [{ code: 'UNAVAILABLE', message: 'service unavailable', detail: 'health check failed: please see /debug/health' }],
-        });
-        return;
+        throw new RegistryError('UNAVAILABLE', { detail: 'health check failed: please see /debug/health' });
       }
       if (path === '/') {
         about.route = 'root';

@@ -26,6 +26,8 @@ export const errorCodes = {
   TAG_INVALID: { status: 400, message: 'manifest tag did not match URI' },
   PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
   RANGE_INVALID: { status: 416, message: 'invalid content range' },
+  // Distribution's answer while a health check fails.
+  UNAVAILABLE: { status: 503, message: 'service unavailable' },
   UNKNOWN: { status: 500, message: 'unknown error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
