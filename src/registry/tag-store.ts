@@ -5,6 +5,7 @@ import type { StorageDriver } from '../storage/driver.js';
 import { BoundedCache } from './bounded-cache.js';
 import { paths } from '../storage/paths.js';
 import { changeTokenOf, deleteIfPresent, exists, listOrEmpty, readLink, writeLink } from './links.js';
+import { mapLimit } from './map-limit.js';
 
 /** What one repository's tag directory held when last listed. */
 interface TagListing {
@@ -99,10 +100,13 @@ export class TagStore {
     }
   }
 
-  /** Tags that currently point at digest. */
+  /**
+   * Tags that currently point at digest. One link read per tag, a bounded number at once: a
+   * repository may hold thousands of tags, and an object store answers each read in a round trip.
+   */
   async pointingAt(name: string, digest: Digest): Promise<string[]> {
     const tags = await this.list(name);
-    const targets = await Promise.all(tags.map((tag) => this.resolve(name, tag)));
+    const targets = await mapLimit(tags, 16, (tag) => this.resolve(name, tag));
     return tags.filter((_, i) => targets[i]?.text === digest.text);
   }
 }

@@ -5,6 +5,7 @@ import { proxySchema } from '../../src/config/sections/proxy.js';
 import { digestBytes } from '../../src/protocol/digest.js';
 import { PullThrough } from '../../src/proxy/pull-through.js';
 import { upstreamsFromConfig } from '../../src/proxy/upstreams.js';
+import { mapLimit } from '../../src/registry/map-limit.js';
 import { repositoryUsage, storageUsage } from '../../src/registry/usage.js';
 import type { Registry } from '../../src/registry/registry.js';
 import { basic, bearer, fetchToken, pushImageAs, startAuthRegistry, testAccess, type AuthRegistry } from '../helpers/auth.js';
@@ -45,6 +46,16 @@ async function ok(url: string, headers: Record<string, string> = {}): Promise<Js
   assert.equal(status, 200, `${url}: ${JSON.stringify(body)}`);
   assert.equal(response.headers.get('content-type'), 'application/json');
   return body;
+}
+
+/**
+ * A push time (ISO) within [before, after] of the push. A second early is allowed: some file
+ * systems keep modification times in whole seconds.
+ */
+function assertWithin(time: unknown, [before, after]: [number, number], what: string): void {
+  assert.ok(typeof time === 'string', `${what}: ${String(time)}`);
+  const at = Date.parse(time);
+  assert.ok(at >= before - 1000 && at <= after, `${what}: ${time} not within ${new Date(before).toISOString()}..${new Date(after).toISOString()}`);
 }
 
 function errorCode(body: Json): unknown {
@@ -101,10 +112,15 @@ describe('UI JSON API, open registry', { timeout: 120_000 }, () => {
   let index: PushedManifest;
   let artifact: PushedManifest;
   let sbomLayer: Descriptor;
+  /** Times (ms) around pushes, to check push times against: [just before, just after]. */
+  let singlePushes: [number, number];
+  let lastSinglePush: [number, number];
+  let multiPush: [number, number];
 
   before(async () => {
     server = await startTestRegistry({ ui: { enabled: true }, deleteEnabled: true });
     base = server.url;
+    const singleStart = Date.now();
     single = await pushKnownImage(base, 'apps/single', 'v1', { os: 'linux', architecture: 'arm64', variant: 'v8', created: '2024-04-02T10:00:00Z', config: { Cmd: ['sh'] } }, [1234, 567]);
     // The same image under a second tag, so the image page lists both.
     await pushManifest(base, 'apps/single', 'stable', single.bytes);
@@ -113,6 +129,7 @@ describe('UI JSON API, open registry', { timeout: 120_000 }, () => {
     arm = await pushKnownImage(base, 'apps/multi', undefined, { os: 'linux', architecture: 'arm', variant: 'v7', created: '2024-02-01T00:00:00Z' }, [2000, 10]);
     attestation = await pushKnownImage(base, 'apps/multi', undefined, { os: 'unknown', architecture: 'unknown' }, [50]);
     const strip = ({ mediaType, digest, size }: Descriptor) => ({ mediaType, digest, size });
+    const multiStart = Date.now();
     index = await pushManifest(base, 'apps/multi', 'latest', {
       schemaVersion: 2,
       mediaType: mediaTypes.ociIndex,
@@ -122,6 +139,7 @@ describe('UI JSON API, open registry', { timeout: 120_000 }, () => {
         { ...strip(attestation), platform: { os: 'unknown', architecture: 'unknown' } },
       ],
     });
+    multiPush = [multiStart, Date.now()];
 
     await pushBlob(base, 'apps/single', emptyContent, mediaTypes.ociEmpty);
     sbomLayer = await pushBlob(base, 'apps/single', '{"spdxVersion":"SPDX-2.3"}', 'application/spdx+json');
@@ -132,8 +150,12 @@ describe('UI JSON API, open registry', { timeout: 120_000 }, () => {
       config: emptyDescriptor,
       layers: [{ ...sbomLayer, annotations: { 'org.opencontainers.image.title': 'sbom.spdx.json' } }],
       subject: strip(single),
+      annotations: { 'org.opencontainers.image.created': '2024-05-06T07:08:09Z' },
     };
+    const sbomStart = Date.now();
     artifact = await pushManifest(base, 'apps/single', 'sbom', artifactManifest);
+    lastSinglePush = [sbomStart, Date.now()];
+    singlePushes = [singleStart, lastSinglePush[1]];
   });
   after(async () => await server?.close());
 
@@ -160,13 +182,15 @@ describe('UI JSON API, open registry', { timeout: 120_000 }, () => {
       platforms: ['linux/arm64/v8'],
       created: '2024-04-02T10:00:00.000Z',
     });
-    assert.ok(typeof pushedAt === 'string' && Math.abs(Date.parse(pushedAt) - Date.now()) < 10 * 60_000, `pushedAt ${String(pushedAt)}`);
+    assertWithin(pushedAt, singlePushes, 'pushedAt of v1');
+    assertWithin(stable.pushedAt, singlePushes, 'pushedAt of stable');
+    assertWithin(sbom.pushedAt, lastSinglePush, 'pushedAt of sbom, pushed last');
     assert.equal(stable.digest, single.digest);
     assert.equal(sbom.kind, 'artifact');
     assert.equal(sbom.artifactType, 'application/spdx+json');
     assert.equal(sbom.size, artifact.size + emptyDescriptor.size + sbomLayer.size);
     assert.deepEqual(sbom.platforms, []);
-    assert.equal(sbom.created, null);
+    assert.equal(sbom.created, '2024-05-06T07:08:09.000Z', "an artifact's created annotation");
   });
 
   test('tags: an index sums its children, lists their platforms without attestations, and takes the newest created', async () => {
@@ -209,11 +233,13 @@ describe('UI JSON API, open registry', { timeout: 120_000 }, () => {
     assert.deepEqual(body.layers, single.layers.map(({ digest, mediaType, size }) => ({ digest, mediaType, size })));
     assert.deepEqual(body.manifests, []);
     assert.equal(body.subject, undefined);
+    assert.equal(body.created, '2024-04-02T10:00:00.000Z');
   });
 
   test('image details: an index lists its children with platform and total size; an artifact its subject', async () => {
     const indexBody = await ok(`${base}/berth/v1/repositories/apps/multi/_images/${index.digest}`);
     assert.equal(indexBody.kind, 'index');
+    assert.equal(indexBody.created, '2024-02-01T00:00:00.000Z', 'the newest child');
     assert.equal(indexBody.totalSize, index.size + amd.total + arm.total + attestation.total);
     assert.deepEqual(indexBody.layers, []);
     assert.equal(indexBody.config, undefined);
@@ -228,6 +254,7 @@ describe('UI JSON API, open registry', { timeout: 120_000 }, () => {
     assert.equal(artifactBody.artifactType, 'application/spdx+json');
     assert.deepEqual(artifactBody.subject, { mediaType: mediaTypes.ociManifest, digest: single.digest, size: single.size });
     assert.deepEqual(artifactBody.tags, ['sbom']);
+    assert.equal(artifactBody.created, '2024-05-06T07:08:09.000Z');
     // The empty config is no image config: described, not parsed.
     assert.deepEqual(artifactBody.config, { ...emptyDescriptor });
     assert.deepEqual(artifactBody.layers, [{ ...sbomLayer, annotations: { 'org.opencontainers.image.title': 'sbom.spdx.json' } }]);
@@ -243,10 +270,34 @@ describe('UI JSON API, open registry', { timeout: 120_000 }, () => {
   });
 
   test('summary: tag count, last push (the newest tag push), and deletes allowed', async () => {
-    const summary = await ok(`${base}/berth/v1/repositories/apps/single/_summary`);
-    const tags = (await ok(`${base}/berth/v1/repositories/apps/single/_tags`)).tags as Json[];
-    const newest = tags.map((t) => t.pushedAt as string).sort().at(-1);
-    assert.deepEqual(summary, { name: 'apps/single', tagCount: 3, lastPush: newest, deleteEnabled: true, canDelete: true });
+    const { lastPush, ...summary } = await ok(`${base}/berth/v1/repositories/apps/single/_summary`);
+    assertWithin(lastPush, lastSinglePush, 'lastPush: the sbom tag, pushed last');
+    assert.deepEqual(summary, { name: 'apps/single', tagCount: 3, deleteEnabled: true, canDelete: true });
+  });
+
+  test('image details: a config nested too deep to show is described, not parsed (no 500)', async () => {
+    const depth = 100_000;
+    const text = `{"os":"linux","architecture":"amd64","x":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const config = await pushBlob(base, 'apps/deep', text, mediaTypes.ociConfig);
+    const pushed = await pushManifest(base, 'apps/deep', 'v1', { schemaVersion: 2, mediaType: mediaTypes.ociManifest, config, layers: [] });
+    const body = await ok(`${base}/berth/v1/repositories/apps/deep/_images/${pushed.digest}`);
+    assert.deepEqual(body.config, { digest: config.digest, mediaType: mediaTypes.ociConfig, size: config.size });
+    assert.equal(body.platform, undefined);
+    assert.equal(body.totalSize, pushed.size + config.size);
+  });
+
+  test('tags: n defaults to 100 and is capped at 1000', async () => {
+    const name = 'apps/many-tags';
+    await storeRepositories(server.registry, [name]);
+    const digest = (await server.registry.tags.resolve(name, 'v1'))!;
+    const tags = Array.from({ length: 1001 }, (_, i) => `t${String(i).padStart(4, '0')}`);
+    await mapLimit(tags, 16, async (tag) => await server.registry.tags.set(name, tag, digest));
+    const first = await ok(`${base}/berth/v1/repositories/${name}/_tags?q=t`);
+    assert.deepEqual((first.tags as Json[]).map((t) => t.tag), tags.slice(0, 100));
+    assert.deepEqual([first.total, first.next], [1001, 't0099']);
+    const capped = await ok(`${base}/berth/v1/repositories/${name}/_tags?q=t&n=5000`);
+    assert.equal((capped.tags as Json[]).length, 1000);
+    assert.deepEqual([capped.total, capped.next], [1001, 't0999']);
   });
 
   test('usage: the du numbers of one repository, as storageUsage counts them', async () => {
@@ -269,10 +320,12 @@ describe('UI JSON API, open registry', { timeout: 120_000 }, () => {
 
   test('repositories: q, n (default 50, at most 200), last, total and next over 300 repositories', async () => {
     const names = Array.from({ length: 300 }, (_, i) => `bulk/r${String(i).padStart(3, '0')}`);
+    const storeStart = Date.now();
     await storeRepositories(server.registry, names);
+    const stored: [number, number] = [storeStart, Date.now()];
     const all = await ok(`${base}/berth/v1/repositories`);
     assert.equal((all.repositories as Json[]).length, 50);
-    assert.equal(all.total, 300 + 3);
+    assert.equal(all.total, 300 + 5); // apps/single, apps/multi, apps/paged, apps/deep, apps/many-tags
     const capped = await ok(`${base}/berth/v1/repositories?n=1000&q=BULK/`);
     assert.equal((capped.repositories as Json[]).length, 200);
     assert.equal(capped.total, 300);
@@ -285,7 +338,7 @@ describe('UI JSON API, open registry', { timeout: 120_000 }, () => {
       assert.equal(page.total, 300);
       for (const repository of page.repositories as Json[]) {
         assert.equal(repository.tagCount, 1);
-        assert.ok(typeof repository.lastPush === 'string');
+        assertWithin(repository.lastPush, stored, `lastPush of ${String(repository.name)}`);
         seen.push(repository.name as string);
       }
       last = page.next as string | null;
@@ -294,9 +347,11 @@ describe('UI JSON API, open registry', { timeout: 120_000 }, () => {
 
     const one = await ok(`${base}/berth/v1/repositories?q=r29`);
     assert.deepEqual((one.repositories as Json[]).map((r) => r.name), ['bulk/r290', 'bulk/r291', 'bulk/r292', 'bulk/r293', 'bulk/r294', 'bulk/r295', 'bulk/r296', 'bulk/r297', 'bulk/r298', 'bulk/r299']);
-    const multi = (await ok(`${base}/berth/v1/repositories?q=multi`)).repositories as Json[];
-    const multiTags = (await ok(`${base}/berth/v1/repositories/apps/multi/_tags`)).tags as Json[];
-    assert.deepEqual(multi, [{ name: 'apps/multi', tagCount: 1, lastPush: multiTags[0]!.pushedAt }]);
+    const [multi, ...others] = (await ok(`${base}/berth/v1/repositories?q=multi`)).repositories as Json[];
+    assert.deepEqual(others, []);
+    const { lastPush, ...facts } = multi!;
+    assert.deepEqual(facts, { name: 'apps/multi', tagCount: 1 });
+    assertWithin(lastPush, multiPush, 'lastPush of apps/multi');
   });
 });
 

@@ -1,7 +1,8 @@
 import { parseDigest } from '../../protocol/digest.js';
 import { RegistryError } from '../../protocol/errors.js';
+import { exceedsJsonDepth } from '../../registry/json-depth.js';
 import type { Registry } from '../../registry/registry.js';
-import { imageConfigMediaTypes, platformText, type DescriptorView } from './manifest-view.js';
+import { imageConfigMediaTypes, maxJsonDepth, type DescriptorView } from './manifest-view.js';
 
 /**
  * The largest config blob the UI parses. Real image configs are a few KiB (tens with a long
@@ -11,8 +12,9 @@ export const maxConfigBytes = 1024 * 1024;
 
 /**
  * An image config as read for the UI: `parsed` with its JSON object; `skipped` when it is not an
- * image config, is larger than maxConfigBytes or is not a JSON object (nothing more will come of
- * reading it again); `missing` when its content is not in storage (it may be pushed later).
+ * image config, is larger than maxConfigBytes, nests deeper than maxJsonDepth or is not a JSON
+ * object (nothing more will come of reading it again); `missing` when its content is not in
+ * storage (it may be pushed later).
  */
 export type ConfigRead =
   | { readonly state: 'parsed'; readonly content: Record<string, unknown> }
@@ -30,7 +32,8 @@ export async function readImageConfig(registry: Registry, config: DescriptorView
     if (error instanceof RegistryError && error.code === 'BLOB_UNKNOWN') return { state: 'missing' };
     throw error;
   }
-  if (bytes.length > maxConfigBytes) return { state: 'skipped' };
+  // Deep nesting parses, but would overflow the stack when the answer is serialized (a 500).
+  if (bytes.length > maxConfigBytes || exceedsJsonDepth(bytes, maxJsonDepth)) return { state: 'skipped' };
   try {
     const content: unknown = JSON.parse(bytes.toString('utf8'));
     if (typeof content === 'object' && content !== null && !Array.isArray(content)) {
@@ -40,11 +43,6 @@ export async function readImageConfig(registry: Registry, config: DescriptorView
     // not JSON: shown as a plain blob
   }
   return { state: 'skipped' };
-}
-
-/** The platform an image config names (`os/architecture[/variant]`). */
-export function configPlatform(content: Record<string, unknown>): string | undefined {
-  return platformText(content);
 }
 
 /** The config's `created` time as an ISO string, or null when absent or not a time. */

@@ -1,12 +1,12 @@
 import type { RequestContext } from '../../http/context.js';
 import { replyJson } from '../../http/respond.js';
-import { parseDigest } from '../../protocol/digest.js';
+import { parseDigest, type Digest } from '../../protocol/digest.js';
 import { RegistryError } from '../../protocol/errors.js';
 import { mapLimit } from '../../registry/map-limit.js';
 import type { StoredManifest } from '../../registry/manifest-store.js';
-import { configPlatform, readImageConfig } from './image-config.js';
+import { readImageConfig } from './image-config.js';
 import { summariesOf } from './manifest-summary.js';
-import { viewManifest, type DescriptorView } from './manifest-view.js';
+import { platformText, viewManifest, type DescriptorView } from './manifest-view.js';
 import { uiConcurrency } from './repository-facts.js';
 
 /**
@@ -18,9 +18,12 @@ import { uiConcurrency } from './repository-facts.js';
 export async function imageDetails(ctx: RequestContext): Promise<void> {
   const name = ctx.params.name!;
   const digest = parseDigest(ctx.params.digest!)!; // the router checked the grammar
-  const stored = await storedManifest(ctx, name, digest.text);
+  const stored = await storedManifest(ctx, name, digest);
   const view = viewManifest(stored.bytes);
   const summaries = summariesOf(ctx.registry);
+  // The page shows the config's content: read once here, and the summary takes its facts from this read.
+  const configRead = view.config ? await readImageConfig(ctx.registry, view.config) : undefined;
+  if (view.config && configRead) summaries.configs.learn(view.config, configRead);
   const [tags, children] = await Promise.all([
     ctx.registry.tags.pointingAt(name, digest),
     mapLimit(view.manifests, uiConcurrency, async (child) => {
@@ -39,13 +42,14 @@ export async function imageDetails(ctx: RequestContext): Promise<void> {
     kind: view.kind,
   };
   if (view.artifactType) details.artifactType = view.artifactType;
+  // The same "created" as the tag list shows for this manifest.
+  details.created = summary?.created ?? null;
   details.manifest = stored.bytes.toString('utf8');
   details.tags = tags;
   if (view.subject) details.subject = view.subject;
   if (view.config) {
-    const read = await readImageConfig(ctx.registry, view.config);
-    const content = read.state === 'parsed' ? read.content : undefined;
-    const platform = content && view.kind === 'image' ? configPlatform(content) : undefined;
+    const content = configRead?.state === 'parsed' ? configRead.content : undefined;
+    const platform = content && view.kind === 'image' ? platformText(content) : undefined;
     if (platform) details.platform = platform;
     const { digest: configDigest, mediaType, size } = view.config;
     details.config = { digest: configDigest, mediaType, size, ...(content ? { content } : {}) };
@@ -63,12 +67,12 @@ export async function imageDetails(ctx: RequestContext): Promise<void> {
 }
 
 /** The revision's bytes; 404 MANIFEST_UNKNOWN also when the revision is linked but its bytes are gone. */
-async function storedManifest(ctx: RequestContext, name: string, digest: string): Promise<StoredManifest> {
+async function storedManifest(ctx: RequestContext, name: string, digest: Digest): Promise<StoredManifest> {
   try {
-    return await ctx.registry.manifests.get(name, { digest: parseDigest(digest)! });
+    return await ctx.registry.manifests.get(name, { digest });
   } catch (error) {
     if (error instanceof RegistryError && error.code === 'BLOB_UNKNOWN') {
-      throw new RegistryError('MANIFEST_UNKNOWN', { detail: { digest }, cause: error });
+      throw new RegistryError('MANIFEST_UNKNOWN', { detail: { digest: digest.text }, cause: error });
     }
     throw error;
   }

@@ -13,8 +13,8 @@ const ociConfig = 'application/vnd.oci.image.config.v1+json';
 const ociLayer = 'application/vnd.oci.image.layer.v1.tar+gzip';
 
 /** A registry in memory, and helpers that store blobs and manifests in `repo` as a push would. */
-function memoryRegistry() {
-  const registry = new Registry(new MemoryDriver(), { deleteEnabled: true });
+function memoryRegistry(driver = new MemoryDriver()) {
+  const registry = new Registry(driver, { deleteEnabled: true });
   const blob = async (mediaType: string, bytes: Buffer) => {
     const digest = digestBytes(bytes);
     await registry.blobs.putBytes(digest, bytes);
@@ -30,10 +30,22 @@ function memoryRegistry() {
     const configDescriptor = await blob(ociConfig, Buffer.from(JSON.stringify(config)));
     const layers = await Promise.all(layerSizes.map((size, i) => blob(ociLayer, Buffer.alloc(size, `${i}${JSON.stringify(config)}`))));
     const stored = await manifest({ schemaVersion: 2, mediaType: mediaTypes.ociManifest, config: configDescriptor, layers, ...extra });
-    return { ...stored, total: stored.bytes.length + configDescriptor.size + layerSizes.reduce((a, b) => a + b, 0) };
+    return { ...stored, config: configDescriptor, total: stored.bytes.length + configDescriptor.size + layerSizes.reduce((a, b) => a + b, 0) };
   };
   return { registry, blob, manifest, image };
 }
+
+/** A memory driver that counts content reads by path. */
+class CountingDriver extends MemoryDriver {
+  readonly reads = new Map<string, number>();
+
+  override async getContent(path: string): Promise<Buffer> {
+    this.reads.set(path, (this.reads.get(path) ?? 0) + 1);
+    return await super.getContent(path);
+  }
+}
+
+const index = (children: object[], extra: object = {}) => ({ schemaVersion: 2, mediaType: mediaTypes.ociIndex, manifests: children, ...extra });
 
 describe('ManifestSummaries', () => {
   test('an image: manifest + config + layers, platform and created from its config', async () => {
@@ -143,5 +155,62 @@ describe('ManifestSummaries', () => {
       created: null,
     });
     assert.equal(await summaries.of(digestBytes(Buffer.from('never stored'))), undefined);
+  });
+
+  test('tags summarized at once read each shared child manifest and each config once', async () => {
+    const driver = new CountingDriver();
+    const { image, blob, manifest } = memoryRegistry(driver);
+    const config = { os: 'linux', architecture: 'amd64', created: '2024-06-01T00:00:00Z' };
+    const first = await image(config, [100]);
+    // A second image with the same config: its facts come from the first read.
+    const second = await manifest({ schemaVersion: 2, mediaType: mediaTypes.ociManifest, config: first.config, layers: [await blob(ociLayer, Buffer.from('other'))] });
+    const indexes = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => await manifest(index([first.descriptor, second.descriptor], { annotations: { n: String(i) } }))),
+    );
+    // Fresh caches, as after a restart: every read goes to storage.
+    const summaries = new ManifestSummaries(new Registry(driver, { deleteEnabled: true }));
+    driver.reads.clear();
+    const results = await Promise.all(indexes.map(async (pushed) => await summaries.of(pushed.digest)));
+    for (const result of results) assert.equal(result?.created, '2024-06-01T00:00:00.000Z');
+    const configPath = paths.blobData(digestBytes(Buffer.from(JSON.stringify(config))));
+    assert.equal(driver.reads.get(configPath), 1, 'the config is read once');
+    for (const child of [first, second]) assert.equal(driver.reads.get(paths.blobData(child.digest)), 1, 'each child manifest is read once');
+  });
+
+  test('an index cut short by the nesting bound is not kept: its deep parts are summarized in full when asked directly', async () => {
+    const { registry, image, manifest } = memoryRegistry();
+    const leaf = await image({ os: 'linux', architecture: 'amd64' }, [700]);
+    // top → 1 → 2 → 3 → 4 → 5 → leaf: the child of level 4 is past the bound.
+    const chain: { digest: Digest; bytes: Buffer; descriptor: object }[] = [leaf];
+    for (let level = 0; level < 6; level++) chain.unshift(await manifest(index([chain[0]!.descriptor])));
+    const summaries = new ManifestSummaries(registry);
+    const top = await summaries.of(chain[0]!.digest);
+    const fifth = chain[5]!;
+    assert.equal(top?.size, chain.slice(0, 5).reduce((sum, level) => sum + level.bytes.length, 0) + fifth.bytes.length);
+    const fourth = await summaries.of(chain[4]!.digest);
+    assert.equal(fourth?.size, chain[4]!.bytes.length + fifth.bytes.length + leaf.total);
+  });
+
+  test("an artifact's created is its created annotation", async () => {
+    const { registry, blob, manifest } = memoryRegistry();
+    const signed = await manifest({
+      schemaVersion: 2,
+      mediaType: mediaTypes.ociManifest,
+      artifactType: 'application/vnd.example.signature',
+      config: { mediaType: mediaTypes.ociEmpty, digest: (await blob(mediaTypes.ociEmpty, Buffer.from('{}'))).digest, size: 2 },
+      layers: [await blob('application/vnd.example.signature', Buffer.from('sig'))],
+      annotations: { 'org.opencontainers.image.created': '2025-01-02T03:04:05Z' },
+    });
+    assert.equal((await new ManifestSummaries(registry).of(signed.digest))?.created, '2025-01-02T03:04:05.000Z');
+  });
+
+  test('a config nested deeper than the UI parses is not parsed (its answer could not be serialized)', async () => {
+    const { registry, blob, manifest } = memoryRegistry();
+    const depth = 100_000;
+    const text = `{"os":"linux","architecture":"amd64","created":"2024-01-01T00:00:00Z","x":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const config = await blob(ociConfig, Buffer.from(text));
+    const deep = await manifest({ schemaVersion: 2, mediaType: mediaTypes.ociManifest, config, layers: [] });
+    const summary = await new ManifestSummaries(registry).of(deep.digest);
+    assert.deepEqual([summary?.kind, summary?.platforms, summary?.created, summary?.size], ['image', [], null, deep.bytes.length + config.size]);
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { mediaTypes } from '../../protocol/media-types.js';
-import { platformText, viewManifest } from './manifest-view.js';
+import { maxJsonDepth, platformText, viewManifest } from './manifest-view.js';
 
 const digest = (fill: string) => `sha256:${fill.repeat(64)}`;
 const bytes = (value: object | string) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
@@ -64,6 +64,10 @@ describe('viewManifest', () => {
       assert.equal(view.kind, 'other', junk);
       assert.equal(view.layout, 'other', junk);
     }
+    // Valid but nested deeper than maxJsonDepth (another registry stored it): shown as text only.
+    const deep = `{"schemaVersion":2,"mediaType":"${mediaTypes.ociIndex}","manifests":[],"x":${'['.repeat(maxJsonDepth)}${']'.repeat(maxJsonDepth)}}`;
+    assert.equal(viewManifest(bytes(deep)).kind, 'other');
+    assert.equal(viewManifest(bytes(deep.replace(/\[\[/, '[').replace(/\]\]/, ']'))).kind, 'index', 'one level less is read');
   });
 
   test('platformText needs os and architecture; variant is optional', () => {

@@ -3,6 +3,13 @@ import { parseManifest, storedMediaType } from '../../registry/manifest-parser.j
 /** What the UI calls a manifest: a runnable image, a multi-platform index, an artifact, or something it cannot read. */
 export type ManifestKind = 'image' | 'index' | 'artifact' | 'other';
 
+/**
+ * The deepest nesting of arrays and objects the UI parses in stored JSON. Manifests and image
+ * configs nest a handful of levels; deeper text parses, but serializing it again for the answer
+ * can overflow the stack.
+ */
+export const maxJsonDepth = 64;
+
 /** Config media types of runnable images; any other config makes an image manifest an artifact. */
 export const imageConfigMediaTypes: ReadonlySet<string> = new Set([
   'application/vnd.oci.image.config.v1+json',
@@ -41,14 +48,15 @@ export interface ManifestView {
  * Reads stored manifest bytes for display. The registry's own parser checks them (a manifest
  * another registry stored may not pass); what it does not keep (platforms, per-descriptor
  * annotations and artifact types, foreign layers) is read from the JSON that passed. Bytes it
- * refuses are kind `other`, with no descriptors, and are still shown as text.
+ * refuses (nesting deeper than maxJsonDepth too) are kind `other`, with no descriptors, and are
+ * still shown as text.
  */
 export function viewManifest(bytes: Uint8Array): ManifestView {
   const mediaType = storedMediaType(bytes);
   let body: Record<string, unknown>;
   let layout: 'image' | 'index';
   try {
-    layout = parseManifest(bytes).kind;
+    layout = parseManifest(bytes, undefined, { maxDepth: maxJsonDepth }).kind;
     body = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, unknown>;
   } catch {
     return { mediaType, kind: 'other', layout: 'other', layers: [], manifests: [] };
