@@ -2,7 +2,11 @@ import type { Dispatcher } from 'undici';
 import type { Challenge } from './challenge.js';
 import { parseChallenges } from './challenge.js';
 import type { Credentials } from './docker-config.js';
-import { ConnectionFailedError, RegistryError, type RegistryErrorBody } from './registry-error.js';
+import { firstError } from './error-body.js';
+import { ConnectionFailedError, RegistryError } from './registry-error.js';
+
+// Kept importable from here for the client; it lives in a node-free module the web UI shares.
+export { firstError };
 
 /**
  * Answers a registry's auth challenges for one registry client. Nothing is sent before the
@@ -114,24 +118,4 @@ export class Authenticator {
     const margin = Math.min(10, seconds / 10);
     this.tokens.set(scope, { header: `Bearer ${token}`, expiresAt: Date.now() + (seconds - margin) * 1000 });
   }
-}
-
-/** The first entry of a `{"errors":[...]}` body (token servers also answer `{"details": ...}`), or {}. */
-export function firstError(text: string): RegistryErrorBody {
-  try {
-    const body = JSON.parse(text) as { errors?: RegistryErrorBody[]; details?: unknown; error?: unknown };
-    const first = body.errors?.[0];
-    if (first && typeof first === 'object') {
-      return {
-        code: typeof first.code === 'string' ? first.code : undefined,
-        message: typeof first.message === 'string' ? first.message : undefined,
-        detail: first.detail,
-      };
-    }
-    if (typeof body.details === 'string') return { message: body.details };
-    if (typeof body.error === 'string') return { message: body.error };
-  } catch {
-    // not JSON: a proxy's HTML page or plain text; the status says enough
-  }
-  return {};
 }

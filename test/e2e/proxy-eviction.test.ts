@@ -8,12 +8,12 @@ import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBuilt } from '../helpers/compiled-cli.js';
 import { pushImage, uniqueBytes, type PushedManifest } from '../helpers/push.js';
 import { freePort, spawnRegistry } from '../helpers/registry-server.js';
 import { startRegistry } from './support/registries.js';
 import { run } from './support/run.js';
+import { waitFor } from '../helpers/wait.js';
 
 before(() => ensureBuilt(), { timeout: 180_000 });
 
@@ -28,15 +28,6 @@ async function present(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-/** Polls every 250 ms for up to `ms`; fails with `what` when it never holds. */
-async function eventually(ms: number, what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    assert.ok(Date.now() < deadline, `${what}: not within ${ms / 1000} s`);
-    await sleep(250);
-  }
 }
 
 function blobsOf(image: PushedManifest): string[] {
@@ -87,9 +78,9 @@ describe('proxy cache eviction in berth serve', { timeout: 180_000 }, () => {
           timeoutMs: 60_000,
         });
       await pull('first');
-      await eventually(10_000, 'the layer is in the cache', () => present(blobFile(cacheStorage, ownLayer)));
+      await waitFor('the layer is in the cache', () => present(blobFile(cacheStorage, ownLayer)), { intervalMs: 250 });
 
-      await eventually(60_000, 'evicted and collected', async () => !(await present(blobFile(cacheStorage, ownLayer))));
+      await waitFor('evicted and collected', async () => !(await present(blobFile(cacheStorage, ownLayer))), { timeoutMs: 60_000, intervalMs: 250 });
       for (const digest of [image.digest, config_]) assert.equal(await present(blobFile(cacheStorage, digest)), false, digest);
       assert.ok(await present(blobFile(cacheStorage, sharedLayer)), 'the layer team/base shares stays');
       assert.match(cache.output(), /proxy cache: evicted/);
@@ -97,7 +88,7 @@ describe('proxy cache eviction in berth serve', { timeout: 180_000 }, () => {
       assert.equal(tags.status, 200);
 
       await pull('second');
-      await eventually(10_000, 'the layer is cached again', () => present(blobFile(cacheStorage, ownLayer)));
+      await waitFor('the layer is cached again', () => present(blobFile(cacheStorage, ownLayer)), { intervalMs: 250 });
     } finally {
       await cache.stop();
       await upstream.stop();

@@ -18,6 +18,7 @@ import { buildTestImages, type TestImages } from './support/images.js';
 import { getJson, ociIndexType, ociManifestType, sha256, writeArtifactLayout, type Descriptor, type Manifest } from './support/oci.js';
 import { startRegistry, type RunningRegistry } from './support/registries.js';
 import { defer, Diagnostics, type RunResult } from './support/run.js';
+import { waitFor } from '../helpers/wait.js';
 
 const diag = new Diagnostics();
 const testTimeout = { timeout: 240_000 };
@@ -258,13 +259,13 @@ describe('berth sync from docker-registry to Berth with Basic auth', () => {
       const mirror = await startMirror(t, dir, port, { http: debug, extra: job, env: { ...clientEnv(dir), REGISTRY_HTTP_WORKERS: '2' } });
       const runs = () => logEntries(mirror).filter((entry) => entry.msg === 'sync run finished');
       const copiedSoFar = () => runs().reduce((sum, entry) => sum + Number(entry.copied), 0);
-      await waitFor(() => runs().length >= 1, 'the first scheduled run', 30_000);
+      await waitFor('the first scheduled run', () => runs().length >= 1, { timeoutMs: 30_000, intervalMs: 200 });
       assert.equal(await mirrorDigest(mirror, 'scheduled/app:v1'), images.single.manifest.digest);
 
       // A new tag at the source is mirrored without anyone running `berth sync`.
       const amd64 = images.multi.children.amd64;
       await toSource(source, `docker://${source.hostPort}/e2e/multi@${amd64.digest}`, 'e2e/app:v2');
-      await waitFor(() => copiedSoFar() >= 3, 'runs that copied app:v1, app:v2 and multi:list', 30_000);
+      await waitFor('runs that copied app:v1, app:v2 and multi:list', () => copiedSoFar() >= 3, { timeoutMs: 30_000, intervalMs: 200 });
       assert.equal(await headStatus(mirror, 'scheduled/app', 'v2'), 200);
       assert.equal(await mirrorDigest(mirror, 'scheduled/app:v2'), amd64.digest);
       assert.equal(await mirrorDigest(mirror, 'scheduled/multi:list'), images.multi.index.digest);
@@ -312,11 +313,3 @@ async function headStatus(mirror: Mirror, repository: string, reference: string)
   return response.status;
 }
 
-/** Polls until `condition` holds; fails after `timeoutMs` instead of hanging. */
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}

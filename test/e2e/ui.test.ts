@@ -1,12 +1,14 @@
 // End to end through a real browser: the web UI of `berth serve` (compiled dist/, UI bundle in
 // dist/ui-assets) in headless Chromium, after real pushes with skopeo.
 // - Berth with htpasswd auth and access rules: `admin` may do anything, `viewer` may only pull
-//   `shop/*`. skopeo pushes a single image (tags v1, v2), a two-platform index, an SBOM artifact
-//   whose subject is the single image, and `other/secret`, which viewer may not see.
-// - As admin, through the login form: the repository list with tag counts and search; the
-//   repository page with exact sizes (computed here from the OCI layouts), types, platforms, usage
-//   and pull commands; the image page with config, layers, referrers; an index's platforms, each
-//   linked to its image; deleting a tag through the confirmation dialog (cancel first).
+//   `shop/*`. skopeo pushes an SBOM artifact (by digest, then tagged sbom) whose subject is the
+//   single image, the single image (tags v1, v2), a two-platform index, and `other/secret`,
+//   which viewer may not see.
+// - As admin, through the login form: the repository list with tag counts, last pushes and
+//   search; the repository page with exact sizes and storage use (computed here from the OCI
+//   layouts), types, platforms, times and pull commands; the image page with config, history,
+//   layers, manifest links and referrers; an index's platforms, each linked to its image;
+//   deleting a tag through the confirmation dialog (cancel first).
 // - As viewer: only `shop/*`, no delete buttons, a readable error for a wrong password.
 // - Keyboard use, a phone and a wide viewport (screenshots, no page-level horizontal overflow),
 //   no request to any other origin and no console errors.
@@ -19,10 +21,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
 import type { Page } from 'playwright-core';
-import { launchBrowser, saveScreenshot, type TestBrowser } from '../helpers/browser.js';
+import { artifactsDir, launchBrowser, saveScreenshot, type TestBrowser } from '../helpers/browser.js';
 import { ensureBuilt } from '../helpers/compiled-cli.js';
 import { pushBlob, pushImage, putManifest } from '../helpers/push.js';
-import { freePort, spawnRegistry } from '../helpers/registry-server.js';
+import { freePort, spawnRegistry, type SpawnedRegistry } from '../helpers/registry-server.js';
 import { buildTestImages, helloText, type TestImages } from './support/images.js';
 import { readLayoutBlob, readLayoutManifest, sha256, writeArtifactLayout, type Manifest } from './support/oci.js';
 import { registryConfig } from './support/registries.js';
@@ -51,7 +53,26 @@ let berth: Berth;
 let browser: TestBrowser;
 let artifact: Manifest;
 /** Exact total compressed sizes, from the layouts skopeo pushed. */
-const sizes = { single: 0, multi: 0 };
+const sizes = { single: 0, multi: 0, artifact: 0 };
+/** The single image's config (from its layout): what the image page must show as created and history. */
+let singleConfig: ImageConfig;
+/** The index's created time as the UI must give it: its newest child's config `created`. */
+let multiCreated: string;
+/** An artifact has no image config: its `org.opencontainers.image.created` annotation dates it. */
+const artifactCreated = () =>
+  isoTime((JSON.parse(artifact.bytes.toString('utf8')) as { annotations?: Record<string, string> }).annotations?.['org.opencontainers.image.created']);
+/** When the pushes to the htpasswd Berth began and ended (ms): every push time shown lies in between. */
+const pushWindow = { from: 0, to: 0 };
+/**
+ * File times come from the kernel's coarse clock, which may lag Date.now() by a tick (a few ms):
+ * a push time may read that much before the window opened.
+ */
+const clockSlackMs = 20;
+
+interface ImageConfig {
+  readonly created?: string;
+  readonly history?: ReadonlyArray<{ created?: string; created_by?: string; comment?: string; empty_layer?: boolean }>;
+}
 
 const sh = (file: string, args: string[], options?: RunOptions) => diag.run(file, args, options);
 const basic = (user: User) => `Basic ${Buffer.from(`${user}:${passwords[user]}`).toString('base64')}`;
@@ -72,6 +93,25 @@ async function indexSize(layoutDir: string, index: Manifest): Promise<number> {
   return total;
 }
 
+/** The config of an image manifest in a layout, parsed. */
+async function layoutConfig(layoutDir: string, manifest: Manifest['json']): Promise<ImageConfig> {
+  return JSON.parse((await readLayoutBlob(layoutDir, manifest.config!.digest)).toString('utf8')) as ImageConfig;
+}
+
+/**
+ * A time in one form to compare: ISO with milliseconds. The API gives that form; the page may
+ * show a config's own (nanosecond) text, which names the same instant. Throws for no time.
+ */
+const isoTime = (time: string | null | undefined): string => new Date(time ?? NaN).toISOString();
+
+/** Asserts that a `datetime` the UI shows lies within the test's own pushes. */
+function assertPushedInWindow(datetime: string | null | undefined, what: string): void {
+  assert.ok(datetime, `${what}: a push time is shown`);
+  const time = Date.parse(datetime);
+  const window = `${new Date(pushWindow.from).toISOString()} … ${new Date(pushWindow.to).toISOString()}`;
+  assert.ok(time >= pushWindow.from - clockSlackMs && time <= pushWindow.to, `${what}: ${datetime} is outside the pushes (${window})`);
+}
+
 /**
  * Starts `bin/berth.js serve` on a free port with the test config plus `extra` lines (which may
  * need the port, e.g. a token realm); `edit` rewrites the base config (e.g. to add http.prefix).
@@ -83,10 +123,10 @@ async function serveBerth(
 ): Promise<Berth> {
   const dir = join(work, label);
   await mkdir(dir, { recursive: true });
-  const port = await freePort();
-  const base = registryConfig(join(dir, 'storage'), port);
-  const config = [options.edit ? options.edit(base) : base, ...extra(port), ''].join('\n');
-  const spawned = await spawnRegistry('berth', config, dir, port, {}, undefined, [], options.readyPath);
+  const spawned = await spawnOnFreePort(dir, (port) => {
+    const base = registryConfig(join(dir, 'storage'), port);
+    return [options.edit ? options.edit(base) : base, ...extra(port), ''].join('\n');
+  }, options.readyPath);
   const log = { name: `berth ${label} (${spawned.hostPort})`, text: spawned.output };
   diag.watch(log);
   return {
@@ -97,6 +137,22 @@ async function serveBerth(
       await spawned.stop();
     },
   };
+}
+
+/**
+ * Spawns Berth with the config for a free port. That port may be taken by another process before
+ * Berth binds it: then another one is tried (as startRegistry in support/registries.ts does; it
+ * cannot take a prefix or config lines that name the port).
+ */
+async function spawnOnFreePort(dir: string, config: (port: number) => string, readyPath?: string): Promise<SpawnedRegistry> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return await spawnRegistry('berth', config(port), dir, port, {}, undefined, [], readyPath);
+    } catch (error) {
+      if (attempt >= 3 || !/address already in use/i.test(String(error))) throw error;
+    }
+  }
 }
 
 /** The users of both authenticating Berths (bcrypt, low cost: only tests read it). */
@@ -188,6 +244,8 @@ interface Row {
   readonly text: Record<string, string>;
   /** `data-bytes` of the row, or else of the first element in it that has one, by field. */
   readonly bytes: Record<string, string | null>;
+  /** The `datetime` of the `time` element in each field (the exact time behind "3 minutes ago"), by field. */
+  readonly times: Record<string, string | null>;
   readonly digest: string | null;
 }
 
@@ -199,14 +257,16 @@ async function tableRows(page: Page, table: string, key: string): Promise<Row[]>
       rows.map((row) => {
         const text: Record<string, string> = {};
         const bytes: Record<string, string | null> = { row: row.getAttribute('data-bytes') };
+        const times: Record<string, string | null> = {};
         for (const cell of row.querySelectorAll('[data-field]')) {
           const field = cell.getAttribute('data-field')!;
           text[field] = (cell.textContent ?? '').replace(/\s+/g, ' ').trim();
           bytes[field] = cell.getAttribute('data-bytes') ?? cell.querySelector('[data-bytes]')?.getAttribute('data-bytes') ?? null;
+          times[field] = cell.querySelector('time')?.getAttribute('datetime') ?? null;
         }
         const digestCell = row.querySelector('[data-field=digest]');
         const digest = digestCell?.getAttribute('data-digest') ?? digestCell?.querySelector('[data-digest]')?.getAttribute('data-digest') ?? null;
-        return { key: row.getAttribute(`data-${attribute}`)!, text, bytes, digest };
+        return { key: row.getAttribute(`data-${attribute}`)!, text, bytes, times, digest };
       }),
     key,
   );
@@ -214,6 +274,29 @@ async function tableRows(page: Page, table: string, key: string): Promise<Row[]>
 
 async function repositoryNames(page: Page): Promise<string[]> {
   return (await tableRows(page, 'repositories', 'repository')).map((row) => row.key);
+}
+
+/**
+ * Waits until the page has drawn everything it loads: nothing in `main` is marked busy
+ * (`aria-busy`, e.g. storage use, referrers) or still shows a loading placeholder.
+ */
+async function settled(page: Page): Promise<void> {
+  await page.waitForFunction(() => !document.querySelector('main[aria-busy=true], main [aria-busy=true], main .loading'));
+}
+
+/** Every link in the manifest JSON view: its text (a digest), where it points (absolute), and whether it downloads. */
+async function manifestLinks(page: Page): Promise<Array<{ text: string; href: string; download: boolean }>> {
+  return await page.$$eval('pre[data-field=manifest] a', (links) =>
+    links.map((link) => ({ text: link.textContent ?? '', href: (link as HTMLAnchorElement).href, download: link.hasAttribute('download') })),
+  );
+}
+
+/** The exact time (`datetime`) of the image page's "Created" fact. */
+async function createdFact(page: Page): Promise<string | null> {
+  return await page.evaluate(() => {
+    const term = [...document.querySelectorAll('main dt')].find((dt) => dt.textContent?.trim() === 'Created');
+    return term?.nextElementSibling?.querySelector('time')?.getAttribute('datetime') ?? null;
+  });
 }
 
 /**
@@ -236,20 +319,42 @@ function assertOwnOrigin(requests: readonly string[], base: string): void {
 }
 
 /**
- * Console errors, less Chromium's own reports of the error answers this test provokes ("Failed
- * to load resource: ... status of 401"): the app asks `v2/` without credentials on purpose to
- * learn the auth scheme, a wrong password is answered 401, and viewer opening other/secret 403.
+ * Console errors, less Chromium's own reports ("Failed to load resource: the server responded
+ * with a status of 401 (Unauthorized) (at URL)") of the error answers the app gets on purpose:
+ * - 401 from `<base>v2/`: the app asks it without credentials to learn the auth scheme, and a
+ *   wrong password sent there is answered 401;
+ * - with the token server (`bearer`): 401 from `<base>auth/token` to a wrong password, and a
+ *   Bearer challenge to a request that the app then repeats with a token and gets answered (a
+ *   later 2xx for the same URL);
+ * - 403 when viewer opens other/secret, through the UI API.
  */
-function unexpectedConsoleErrors(from: TestBrowser): string[] {
-  const provoked = (text: string) =>
-    /^Failed to load resource: the server responded with a status of 401\b/.test(text) ||
-    /^Failed to load resource: the server responded with a status of 403\b.*\/repositories\/other\/secret\//.test(text);
+function unexpectedConsoleErrors(from: TestBrowser, base: string, options: { bearer?: boolean } = {}): string[] {
+  const answeredLater = (url: string) => {
+    let refused = -1;
+    let answered = -1;
+    from.responses.forEach((response, i) => {
+      if (response.url !== url) return;
+      if (response.status === 401) refused = i;
+      else if (response.status >= 200 && response.status < 300) answered = i;
+    });
+    return answered > refused;
+  };
+  const provoked = (text: string) => {
+    const match = /^Failed to load resource: the server responded with a status of (\d{3})\b.*\(at (\S+)\)$/s.exec(text);
+    if (!match) return false;
+    const [, status, url = ''] = match;
+    if (status === '403') return url.startsWith(`${base}berth/v1/repositories/other/secret/`);
+    if (status !== '401') return false;
+    return url === `${base}v2/` || (options.bearer === true && (url.startsWith(`${base}auth/token?`) || answeredLater(url)));
+  };
   return from.consoleErrors.filter((text) => !provoked(text));
 }
 
 before(
   async () => {
     await ensureBuilt();
+    // Only this run's screenshots: none of an earlier run's left to mislead a reviewer.
+    await rm(artifactsDir(screenshots), { recursive: true, force: true });
     work = await mkdtemp(join(tmpdir(), 'berth-e2e-ui-'));
     images = await buildTestImages(join(work, 'images'));
     await writeHtpasswd();
@@ -262,15 +367,28 @@ before(
       subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.bytes.length },
       content: '{"spdxVersion":"SPDX-2.3"}',
     });
+    pushWindow.from = Date.now();
     await skopeoPush(berth, images.single.layout, 'shop/single:v1');
+    // By digest, no tag, as `oras attach` pushes it; then tagged too, so the tag table shows an
+    // artifact. v2 comes last: the newest push is the tag the pull commands name.
+    await skopeoPush(berth, `oci:${join(work, 'artifact')}:sbom`, `shop/single@${artifact.digest}`);
+    await skopeoPush(berth, `oci:${join(work, 'artifact')}:sbom`, 'shop/single:sbom');
     await skopeoPush(berth, images.single.layout, 'shop/single:v2');
     await skopeoPush(berth, images.multi.layout, 'shop/multi:list', { all: true });
-    // By digest, no tag, as `oras attach` pushes it.
-    await skopeoPush(berth, `oci:${join(work, 'artifact')}:sbom`, `shop/single@${artifact.digest}`);
     await skopeoPush(berth, images.single.layout, 'other/secret:v1');
+    pushWindow.to = Date.now();
 
     sizes.single = imageSize(images.single.manifest.bytes.length, images.single.manifest.json);
     sizes.multi = await indexSize(images.multi.layoutDir, images.multi.index);
+    sizes.artifact = imageSize(artifact.bytes.length, artifact.json);
+    singleConfig = await layoutConfig(images.single.layoutDir, images.single.manifest.json);
+    const childTimes = await Promise.all(
+      Object.values(images.multi.children).map(async (child) => {
+        const manifest = JSON.parse((await readLayoutBlob(images.multi.layoutDir, child.digest)).toString('utf8')) as Manifest['json'];
+        return isoTime((await layoutConfig(images.multi.layoutDir, manifest)).created);
+      }),
+    );
+    multiCreated = childTimes.sort().at(-1)!;
     browser = await launchBrowser();
   },
   { timeout: 120_000 },
@@ -320,8 +438,8 @@ describe('web UI with htpasswd auth', () => {
         return found;
       });
       const tagCounts = Object.fromEntries(rows.map((row) => [row.key, Number.parseInt(row.text.tags ?? '', 10)]));
-      assert.deepEqual(tagCounts, { 'other/secret': 1, 'shop/multi': 1, 'shop/single': 2 });
-      for (const row of rows) assert.doesNotMatch(row.text['last-push'] ?? '', /^(|—)$/, `${row.key}: last push shown`);
+      assert.deepEqual(tagCounts, { 'other/secret': 1, 'shop/multi': 1, 'shop/single': 3 });
+      for (const row of rows) assertPushedInWindow(row.times['last-push'], `${row.key}: last push`);
       assert.match(await admin.locator('[data-field=total]').innerText(), /\b3\b/);
       assert.equal(await admin.getByRole('searchbox', { name: /search repositories/i }).count(), 1, 'the search box is labelled');
       await saveScreenshot(admin, screenshots, 'list');
@@ -346,40 +464,46 @@ describe('web UI with htpasswd auth', () => {
         const found = await tableRows(admin, 'tags', 'tag');
         assert.deepEqual(
           found.map((row) => row.key),
-          ['v1', 'v2'],
+          ['sbom', 'v1', 'v2'],
         );
         return found;
       });
-      for (const row of rows) {
+      for (const row of rows.filter((tag) => tag.key !== 'sbom')) {
         assert.equal(row.digest, images.single.manifest.digest, `${row.key}: digest`);
         assert.ok(row.text.digest?.includes(shortHex(images.single.manifest.digest)), `${row.key}: short digest shown: ${row.text.digest}`);
         assert.equal(Number(row.bytes.size), sizes.single, `${row.key}: size in bytes`);
         assert.match(row.text.size ?? '', /^[\d.]+ (B|kB|MB|GB)$/, `${row.key}: size for people`);
         assert.match(row.text.type ?? '', /image/i, `${row.key}: type`);
         assert.equal(row.text.platforms, 'linux/amd64', `${row.key}: platforms`);
-        assert.doesNotMatch(row.text.created ?? '', /^(|—)$/, `${row.key}: created`);
+        assert.equal(isoTime(row.times.created), isoTime(singleConfig.created), `${row.key}: created, from the image config`);
+        assertPushedInWindow(row.times.pushed, `${row.key}: pushed`);
       }
-      assert.equal(await admin.locator('tr[data-tag] button[data-action=delete-tag]').count(), 2, 'admin may delete each tag');
+      // The tagged artifact: labelled by its artifact type, sized manifest + config + layer.
+      const sbom = rows.find((row) => row.key === 'sbom')!;
+      assert.equal(sbom.digest, artifact.digest);
+      assert.equal(Number(sbom.bytes.size), sizes.artifact, 'sbom: size in bytes');
+      assert.match(sbom.text.type ?? '', /SBOM \(SPDX\)/, `sbom: type: ${sbom.text.type}`);
+      assert.equal(isoTime(sbom.times.created), artifactCreated(), 'sbom: created, from its annotation');
+      assertPushedInWindow(sbom.times.pushed, 'sbom: pushed');
+      assert.equal(await admin.locator('tr[data-tag] button[data-action=delete-tag]').count(), 3, 'admin may delete each tag');
       const shownTags = async () => (await tableRows(admin, 'tags', 'tag')).map((row) => row.key);
       await admin.locator('input[type=search][name=tag-filter]').fill('2');
       await eventually(async () => assert.deepEqual(await shownTags(), ['v2']));
       await admin.locator('input[type=search][name=tag-filter]').fill('');
       await admin.locator('button[data-sort=tag]').click();
-      await eventually(async () => assert.deepEqual(await shownTags(), ['v2', 'v1'], 'sorted by tag, descending'));
+      await eventually(async () => assert.deepEqual(await shownTags(), ['v2', 'v1', 'sbom'], 'sorted by tag, descending'));
       await admin.locator('button[data-sort=tag]').click();
-      await eventually(async () => assert.deepEqual(await shownTags(), ['v1', 'v2']));
+      await eventually(async () => assert.deepEqual(await shownTags(), ['sbom', 'v1', 'v2']));
 
-      const usage = await fetch(`${berth.url}/berth/v1/repositories/shop/single/_usage`, { headers: { Authorization: basic('admin') } });
-      assert.equal(usage.status, 200);
-      const { bytes } = (await usage.json()) as { bytes: number };
-      const { config, layers = [] } = images.single.manifest.json;
-      assert.ok(bytes >= config!.size + layers.reduce((sum, layer) => sum + layer.size, 0), `usage ${bytes} counts the image's blobs`);
-      await eventually(async () => assert.equal(Number(await admin.locator('[data-field=usage]').getAttribute('data-bytes')), bytes, 'usage in bytes'));
+      // Storage: every blob the repository links, once: the image's manifest (v1 and v2 share
+      // it), config and layers, and the artifact's manifest, config and layer.
+      await settled(admin);
+      assert.equal(Number(await admin.locator('[data-field=usage]').getAttribute('data-bytes')), sizes.single + sizes.artifact, 'usage in bytes');
 
-      const docker = (await admin.locator('code[data-field=pull-docker]').innerText()).trim();
-      const podman = (await admin.locator('code[data-field=pull-podman]').innerText()).trim();
-      assert.match(docker, new RegExp(`^docker pull ${berth.hostPort.replaceAll('.', '\\.')}/shop/single(:v[12]|@sha256:[0-9a-f]{64})?$`));
-      assert.match(podman, new RegExp(`^podman pull ${berth.hostPort.replaceAll('.', '\\.')}/shop/single(:v[12]|@sha256:[0-9a-f]{64})?$`));
+      // No `latest` tag: the commands name the newest push, v2.
+      const hostPort = berth.hostPort.replaceAll('.', '\\.');
+      assert.match((await admin.locator('code[data-field=pull-docker]').innerText()).trim(), new RegExp(`^docker pull ${hostPort}/shop/single:v2$`));
+      assert.match((await admin.locator('code[data-field=pull-podman]').innerText()).trim(), new RegExp(`^podman pull ${hostPort}/shop/single:v2$`));
       assert.ok((await admin.locator('button[data-action=copy]').count()) >= 2, 'copy buttons');
       await saveScreenshot(admin, screenshots, 'repository');
 
@@ -396,6 +520,7 @@ describe('web UI with htpasswd auth', () => {
       assert.equal(Number(list!.bytes.size), sizes.multi, 'index size: index + both images');
       assert.match(list!.text.type ?? '', /index/i);
       assert.equal(list!.text.platforms, 'linux/amd64, linux/arm64');
+      assert.equal(isoTime(list!.times.created), multiCreated, "an index's created: its newest image's");
       await saveScreenshot(admin, screenshots, 'repository-index');
     }),
   );
@@ -411,6 +536,21 @@ describe('web UI with htpasswd auth', () => {
       assert.match(await admin.locator('[data-field=tags]').first().innerText(), /\bv1\b[\s\S]*\bv2\b/);
       assert.match(await admin.locator('[data-section=config] [data-field=cmd]').innerText(), new RegExp(`echo ${helloText}`));
       assert.equal(Number(await admin.locator('[data-field=total-size]').getAttribute('data-bytes')), sizes.single);
+      assert.equal(isoTime(await createdFact(admin)), isoTime(singleConfig.created), 'created, from the config');
+
+      // The build history: one row per entry of the config's history, in order, with its time and step.
+      const history = await admin.$$eval('[data-section=history] tbody tr', (rows) =>
+        rows.map((row) => ({ time: row.querySelector('time')?.getAttribute('datetime') ?? null, text: (row.textContent ?? '').replace(/\s+/g, ' ') })),
+      );
+      const entries = singleConfig.history ?? [];
+      assert.ok(entries.length > 0, 'buildah records a history');
+      assert.equal(history.length, entries.length, 'one row per history entry');
+      entries.forEach((entry, i) => {
+        assert.equal(isoTime(history[i]!.time), isoTime(entry.created), `history ${i}: time`);
+        // The step as shown: created_by without the `/bin/sh -c #(nop)` of metadata steps.
+        const step = ((entry.created_by ?? '').replace(/^\/bin\/sh -c #\(nop\)\s+/, '') || entry.comment || '').replace(/\s+/g, ' ').trim();
+        assert.ok(history[i]!.text.includes(step), `history ${i}: ${step} in ${history[i]!.text}`);
+      });
 
       const layers = await tableRows(admin, 'layers', 'layer');
       const expectedLayers = images.single.manifest.json.layers!;
@@ -419,14 +559,11 @@ describe('web UI with htpasswd auth', () => {
         expectedLayers.map((layer) => [layer.digest, layer.size]),
       );
 
-      const manifestLinks = await admin.$$eval('pre[data-field=manifest] a', (links) => links.map((link) => link.textContent ?? ''));
+      // Each blob digest in the manifest JSON downloads that blob from this repository.
+      const blobLink = (digest: string) => ({ text: digest, href: `${berth.url}/v2/shop/single/blobs/${digest}`, download: true });
       const { config } = images.single.manifest.json;
-      for (const blob of [config!.digest, ...expectedLayers.map((layer) => layer.digest)]) {
-        assert.ok(
-          manifestLinks.some((text) => text.includes(blob)),
-          `the manifest links ${blob}`,
-        );
-      }
+      assert.deepEqual(await manifestLinks(admin), [config!.digest, ...expectedLayers.map((layer) => layer.digest)].map(blobLink));
+      await settled(admin);
       await saveScreenshot(admin, screenshots, 'image');
 
       // A layer downloads with the logged-in user's credentials (fetched, then saved from an object URL).
@@ -452,7 +589,18 @@ describe('web UI with htpasswd auth', () => {
       await admin.locator('h1', { hasText: shortHex(artifact.digest) }).waitFor();
       await admin.locator('main', { hasText: sbomType }).waitFor();
       await admin.locator('main', { hasText: 'SBOM (SPDX)' }).waitFor();
-      assert.ok((await admin.locator(`main a[href$="@${digest}"]`).count()) >= 1, 'the artifact links its subject');
+      assert.equal((await admin.locator('[data-field=tags]').first().innerText()).trim(), 'sbom');
+      assert.equal(Number(await admin.locator('[data-field=total-size]').getAttribute('data-bytes')), sizes.artifact, 'artifact: manifest + config + layer');
+      assert.equal(isoTime(await createdFact(admin)), artifactCreated(), 'artifact: created, from its annotation');
+      const subjectHash = `#/image/shop/single@${digest}`;
+      assert.ok((await admin.locator(`main a[href="${subjectHash}"]`).count()) >= 1, 'the artifact links its subject');
+      // In its manifest JSON the config and the layer download; the subject opens the image's page.
+      assert.deepEqual(await manifestLinks(admin), [
+        blobLink(artifact.json.config!.digest),
+        blobLink(artifact.json.layers![0]!.digest),
+        { text: digest, href: `${berth.url}/ui/${subjectHash}`, download: false },
+      ]);
+      await settled(admin);
       await saveScreenshot(admin, screenshots, 'artifact');
     }),
   );
@@ -471,11 +619,19 @@ describe('web UI with htpasswd auth', () => {
       );
       assert.equal(Number(await admin.locator('[data-field=total-size]').getAttribute('data-bytes')), sizes.multi);
       assert.equal(await admin.locator('table[data-table=layers] tr[data-layer]').count(), 0, 'an index has no layers');
+      // In the index's JSON each child manifest opens its own image page.
+      assert.deepEqual(
+        await manifestLinks(admin),
+        (index.json.manifests ?? []).map((child) => ({ text: child.digest, href: `${berth.url}/ui/#/image/shop/multi@${child.digest}`, download: false })),
+      );
+      await settled(admin);
       await saveScreenshot(admin, screenshots, 'index');
 
       await admin.locator('table[data-table=platforms] tr[data-platform="linux/arm64"] a').first().click();
       await admin.locator('h1', { hasText: shortHex(children.arm64.digest) }).waitFor();
       assert.match(await admin.locator('[data-section=config] [data-field=cmd]').innerText(), /cat \/arch\.txt/);
+      await settled(admin);
+      await saveScreenshot(admin, screenshots, 'image-arm64');
     }),
   );
 
@@ -503,19 +659,19 @@ describe('web UI with htpasswd auth', () => {
         assert.equal(response.status, 200);
         return ((await response.json()) as { tags: string[] }).tags.sort();
       };
-      assert.deepEqual(await tagsList(), ['v1', 'v2'], 'cancelled: nothing deleted');
+      assert.deepEqual(await tagsList(), ['sbom', 'v1', 'v2'], 'cancelled: nothing deleted');
 
       await admin.locator('tr[data-tag=v2] button[data-action=delete-tag]').click();
       await dialog.waitFor({ state: 'visible' });
       await dialog.locator('button[data-action=confirm]').click();
-      // The page reloads its data: only v1 is left.
+      // The page reloads its data: v2 is gone.
       await eventually(async () =>
         assert.deepEqual(
           (await tableRows(admin, 'tags', 'tag')).map((row) => row.key),
-          ['v1'],
+          ['sbom', 'v1'],
         ),
       );
-      assert.deepEqual(await tagsList(), ['v1']);
+      assert.deepEqual(await tagsList(), ['sbom', 'v1']);
       await saveScreenshot(admin, screenshots, 'repository-after-delete');
 
       const pulled = join(work, 'pulled');
@@ -569,6 +725,7 @@ describe('web UI with htpasswd auth', () => {
         for (const [name, hash, title] of pages) {
           await go(admin, hash, title, { contains: name === 'image' || name === 'index' });
           await admin.locator('table').first().waitFor();
+          await settled(admin);
           const overflow = await horizontalOverflow(admin, `${device} ${name}`);
           if (overflow) overflows.push(overflow);
           await saveScreenshot(admin, screenshots, `${device}-${name}`);
@@ -579,6 +736,7 @@ describe('web UI with htpasswd auth', () => {
       await admin.emulateMedia({ colorScheme: 'dark' });
       await go(admin, '#/repo/shop/multi', 'shop/multi');
       await admin.locator('tr[data-tag]').first().waitFor();
+      await settled(admin);
       await saveScreenshot(admin, screenshots, 'dark-repository');
       await admin.emulateMedia({ colorScheme: 'light' });
       assert.deepEqual(overflows, []);
@@ -605,10 +763,14 @@ describe('web UI with htpasswd auth', () => {
       await page.evaluate(() => (location.hash = '#/repo/other/secret'));
       await page.locator('[role=alert]').first().waitFor();
       assert.equal(await page.locator('tr[data-tag]').count(), 0, 'nothing of other/secret is shown');
+      await saveScreenshot(page, screenshots, 'viewer-refused');
 
-      // The tab keeps the login across a reload; Log out ends it.
-      await page.goto(`${berth.url}/ui/#/`);
+      // The tab keeps the login across a reload of the page; Log out ends it.
+      await go(page, '#/', 'Repositories');
+      await page.reload();
       await page.locator('[data-field=user]', { hasText: 'viewer' }).waitFor();
+      await page.locator('tr[data-repository="shop/single"]').waitFor();
+      assert.equal(await page.locator('form[data-form=login]').count(), 0, 'no login form after the reload');
       await page.locator('button[data-action=logout]').click();
       await page.locator('form[data-form=login]').waitFor();
       await page.reload();
@@ -648,7 +810,7 @@ describe('web UI with htpasswd auth', () => {
     diag.explained(async () => {
       assert.ok(browser.requests.some((url) => url.startsWith(`${berth.url}/berth/v1/`)), 'the UI API was used');
       assertOwnOrigin(browser.requests, `${berth.url}/`);
-      assert.deepEqual(unexpectedConsoleErrors(browser), []);
+      assert.deepEqual(unexpectedConsoleErrors(browser, `${berth.url}/`), []);
     }),
   );
 });
@@ -662,8 +824,9 @@ describe('web UI under http.prefix without auth', () => {
         readyPath: '/registry/v2/',
         edit: (config) => config.replace(/^http:$/m, 'http:\n  prefix: /registry/'),
       });
-      const own = await launchBrowser();
+      let own: TestBrowser | undefined;
       try {
+        own = await launchBrowser();
         // skopeo cannot reach an API under a path, so the image goes in over HTTP.
         const base = `${prefixed.url}/registry`;
         const { manifest, layoutDir } = images.single;
@@ -709,12 +872,13 @@ describe('web UI under http.prefix without auth', () => {
         await page.locator('tr[data-tag=v1]').waitFor();
         const [row] = await tableRows(page, 'tags', 'tag');
         assert.equal(Number(row!.bytes.size), sizes.single);
-        assert.match(await page.locator('code[data-field=pull-docker]').innerText(), new RegExp(`${prefixed.hostPort.replaceAll('.', '\\.')}/`));
+        // Pulls go to the registry's host; the path prefix is the proxy's business, not a client's.
+        assert.equal((await page.locator('code[data-field=pull-docker]').innerText()).trim(), `docker pull ${prefixed.hostPort}/web/app:v1`);
 
         assertOwnOrigin(own.requests, `${base}/`);
-        assert.deepEqual(unexpectedConsoleErrors(own), []);
+        assert.deepEqual(unexpectedConsoleErrors(own, `${base}/`), []);
       } finally {
-        await own.close();
+        await own?.close();
         await prefixed.stop();
       }
     }),
@@ -738,8 +902,9 @@ describe('web UI with the token server', () => {
         '    expiration: 5m',
         ...accessRules,
       ]);
-      const own = await launchBrowser();
+      let own: TestBrowser | undefined;
       try {
+        own = await launchBrowser();
         await skopeoPush(tokened, images.multi.layout, 'shop/tokened:list', { all: true });
         const page = await newTab(own);
         await logIn(page, tokened, 'viewer', 'wrong');
@@ -753,13 +918,18 @@ describe('web UI with the token server', () => {
         const [row] = await tableRows(page, 'tags', 'tag');
         assert.equal(Number(row!.bytes.size), sizes.multi);
         assert.equal(row!.text.platforms, 'linux/amd64, linux/arm64');
+        await settled(page);
+        await saveScreenshot(page, screenshots, 'token-repository');
         await page.locator('tr[data-tag=list] a[href*="#/image/"]').first().click();
         await page.locator('table[data-table=platforms] tr[data-platform="linux/arm64"]').waitFor();
+        assert.equal(Number(await page.locator('[data-field=total-size]').getAttribute('data-bytes')), sizes.multi);
+        await settled(page);
+        await saveScreenshot(page, screenshots, 'token-image');
 
         assertOwnOrigin(own.requests, `${tokened.url}/`);
-        assert.deepEqual(unexpectedConsoleErrors(own), []);
+        assert.deepEqual(unexpectedConsoleErrors(own, `${tokened.url}/`, { bearer: true }), []);
       } finally {
-        await own.close();
+        await own?.close();
         await tokened.stop();
       }
     }),

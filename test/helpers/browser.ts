@@ -30,6 +30,8 @@ export interface TestBrowser {
   readonly context: BrowserContext;
   /** Every URL any page of this browser requested, in order (data: URLs included). */
   readonly requests: readonly string[];
+  /** Every response any page of this browser got, in order: URL and status. */
+  readonly responses: readonly { readonly url: string; readonly status: number }[];
   /** Console messages of type error and uncaught page exceptions, in order. */
   readonly consoleErrors: readonly string[];
   /** A new tab: its own sessionStorage, so nothing a logged-in tab kept leaks into it. */
@@ -59,8 +61,10 @@ export async function launchBrowser(options: BrowserOptions = {}): Promise<TestB
     throw error;
   }
   const requests: string[] = [];
+  const responses: { url: string; status: number }[] = [];
   const consoleErrors: string[] = [];
   context.on('request', (request) => requests.push(request.url()));
+  context.on('response', (response) => responses.push({ url: response.url(), status: response.status() }));
   context.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(`${message.text()} (at ${message.location().url || message.page()?.url()})`);
   });
@@ -70,6 +74,7 @@ export async function launchBrowser(options: BrowserOptions = {}): Promise<TestB
   return {
     context,
     requests,
+    responses,
     consoleErrors,
     // The persistent context opens with one blank tab; hand that out first.
     newPage: async () => {

@@ -18,15 +18,7 @@ import { StorageProbe } from '../../src/ops/storage-probe.js';
 import { Registry } from '../../src/registry/registry.js';
 import { FilesystemDriver } from '../../src/storage/filesystem-driver.js';
 import { pushImage } from '../helpers/push.js';
-
-/** Polls `probe` until it returns true; fails after 10 s with `what`. */
-async function waitFor(what: string, probe: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await probe())) {
-    assert.ok(Date.now() < deadline, `timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+import { waitFor } from '../helpers/wait.js';
 
 async function listenTcp(port = 0): Promise<TcpServer> {
   const server = createTcpServer((socket) => socket.destroy());

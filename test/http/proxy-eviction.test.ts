@@ -3,7 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { proxySchema } from '../../src/config/sections/proxy.js';
 import { collectGarbage } from '../../src/gc/collector.js';
@@ -19,6 +18,7 @@ import { FilesystemDriver } from '../../src/storage/filesystem-driver.js';
 import { paths } from '../../src/storage/paths.js';
 import { digestOf, pushImage, uniqueBytes, type PushedManifest } from '../helpers/push.js';
 import { startTestRegistry, type TestRegistry } from '../helpers/registry-server.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * Eviction from the pull-through cache with real pulls: an upstream Berth, a caching Berth whose
@@ -96,15 +96,6 @@ async function pull(registry: TestRegistry, name: string, tag: string, image: Pu
 }
 
 
-/** Polls `check` every 20 ms for up to 10 seconds. */
-async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    assert.ok(Date.now() < deadline, `${what}: not within 10 s`);
-    await sleep(20);
-  }
-}
-
 describe('proxy cache eviction over HTTP', { timeout: 60_000 }, () => {
   test('ttl: an image not pulled within it is dropped and collected (a layer a pushed image shares survives); the next pull fetches it again', async () => {
     const s = await setup({ ttl: '1h' });
@@ -143,7 +134,7 @@ describe('proxy cache eviction over HTTP', { timeout: 60_000 }, () => {
       // Pulled again: fetched from the upstream into the cache once more.
       await pull(s.cache, 'hub/library/app', 'v1', app);
       // The first client gets the bytes while they are written: the commit may come just after.
-      await eventually(() => exists(s.driver, paths.blobData(ownLayer!)), 'the layer is cached again');
+      await waitFor('the layer is cached again', () => exists(s.driver, paths.blobData(ownLayer!)));
       assert.ok(await exists(s.driver, paths.revisionLink('hub/library/app', parseDigest(app.digest)!)));
     } finally {
       await s.close();

@@ -20,6 +20,7 @@ import { expectError } from '../helpers/http.js';
 import { createTestCa } from '../helpers/tls.js';
 import { digestOf, mediaTypes, pushBlob, pushImage, pushManifest, type PushedManifest, uniqueBytes } from '../helpers/push.js';
 import { startTestRegistry, type TestRegistry } from '../helpers/registry-server.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * The pull-through cache over HTTP: an upstream Berth, a recording front in front of it (so every
@@ -351,7 +352,7 @@ describe('pull-through cache', { timeout: 60_000 }, () => {
       const others = Array.from({ length: 9 }, () => getBytes(url));
       // Open the gate once all nine have reached the cache (each reads the blob's link first),
       // and a moment more for them to join the download.
-      await waitFor(() => s.linkReads.length - readsBefore >= 9, 'nine more requests reach the cache');
+      await waitFor('nine more requests reach the cache', () => s.linkReads.length - readsBefore >= 9);
       await sleep(100);
       openGate();
 
@@ -419,7 +420,7 @@ describe('pull-through cache', { timeout: 60_000 }, () => {
       leaving.abort();
       await reader.read().catch(() => undefined);
       openGate();
-      await waitFor(async () => (await s.cache.registry.blobs.stat(parseDigest(digest)!)) !== undefined, 'the blob is stored');
+      await waitFor('the blob is stored', async () => (await s.cache.registry.blobs.stat(parseDigest(digest)!)) !== undefined);
       const again = await getBytes(url);
       assert.equal(again.status, 200);
       assert.ok(again.bytes.equals(big));
@@ -445,7 +446,7 @@ describe('pull-through cache', { timeout: 60_000 }, () => {
       assert.equal(await s.cache.registry.blobs.stat(parseDigest(digest)!), undefined, 'no content stored');
       await assert.rejects(s.cache.registry.blobs.statInRepository('team/app', parseDigest(digest)!), /blob unknown/);
       const uploadsDir = join(s.cache.root, 'docker/registry/v2/repositories/team/app/_uploads');
-      await waitFor(async () => (await readdir(uploadsDir).catch(() => [])).length === 0, 'the download session is removed');
+      await waitFor('the download session is removed', async () => (await readdir(uploadsDir).catch(() => [])).length === 0);
       s.front.reshape = undefined;
       const again = await getBytes(url);
       assert.equal(again.status, 200);
@@ -544,14 +545,6 @@ describe('pull-through cache', { timeout: 60_000 }, () => {
     }
   });
 });
-
-/** Polls until the condition holds (at most 10 s), for effects that follow an answer in the background. */
-async function waitFor(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  for (let waited = 0; !(await condition()); waited += 20) {
-    if (waited >= 10_000) assert.fail(`not within 10 s: ${what}`);
-    await sleep(20);
-  }
-}
 
 /** The body's first `first` bytes, then the rest once `gate` opens; `done` is called after the last byte. */
 function gated(body: Readable, first: number, gate: Promise<void>, done: () => void): Readable {

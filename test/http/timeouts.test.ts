@@ -15,6 +15,7 @@ import { startTestRegistry, type TestRegistry } from '../helpers/registry-server
 import { http2Fetch, http2Session } from '../helpers/tls-client.js';
 import { createTestCa, type CertFiles, type TestCa } from '../helpers/tls.js';
 import { digestOf, pushBlob, startUpload, uniqueBytes, withDigest } from '../helpers/push.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * Slow and stalled clients against short timeouts (`http.timeouts.*`): each is cut within its
@@ -123,7 +124,7 @@ describe('client timeouts', { timeout: 120_000 }, () => {
     conn.socket.write(`GET /v2/timeouts/reader/blobs/${blob.digest} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
     // No reading at all: the server's writes back up, and after idleMs it gives up on us.
     const deadline = timeouts.idleMs + marginMs;
-    await waitFor(() => logged('client stopped reading the answer'), deadline + 2000);
+    await waitFor('the stalled reader is logged', () => logged('client stopped reading the answer'), { timeoutMs: deadline + 2000 });
     // Whatever the kernel buffered still arrives; then the connection ends short of the blob.
     conn.socket.resume();
     await conn.closed;
@@ -182,7 +183,7 @@ describe('client timeouts', { timeout: 120_000 }, () => {
     for (const conn of slow) assert.equal(parseAnswer(conn.received()).status, 408);
     // The uploads they were feeding let go of their files (a handler left waiting for the rest of
     // a body would hold its file and the upload's lock for good).
-    await waitFor(() => openFilesUnder(reg.root) === 0, 5000);
+    await waitFor('no file under the root is open', () => openFilesUnder(reg.root) === 0, { timeoutMs: 5000 });
   });
 
   /** The upload answers its status with a Range, so the client can go on from there. */
@@ -330,7 +331,7 @@ describe('http.maxconnections', { timeout: 60_000 }, () => {
       for (let i = 0; i < cap; i++) held.push(await openRaw(reg.listener.port!));
       // The server has taken them all once one of them is answered.
       held[0]!.socket.write('GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-      await waitFor(() => held[0]!.received().length > 0, 5000);
+      await waitFor('the held client receives bytes', () => held[0]!.received().length > 0, { timeoutMs: 5000 });
       const refused = await openRaw(reg.listener.port!);
       refused.socket.write('GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
       await refused.closed;
@@ -364,10 +365,3 @@ function assertSpecError(body: unknown): void {
   assert.equal(typeof errors[0]!.message, 'string');
 }
 
-async function waitFor(condition: () => boolean, withinMs: number): Promise<void> {
-  const deadline = performance.now() + withinMs;
-  while (!condition()) {
-    if (performance.now() > deadline) assert.fail(`not within ${withinMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

@@ -1,14 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { basic, startAuthRegistry, type AuthRegistry } from '../helpers/auth.js';
+import { ensureBuilt } from '../helpers/compiled-cli.js';
 import { startTestRegistry, type TestRegistry } from '../helpers/registry-server.js';
 
 /**
  * How `berth serve` serves the web UI (`ui.enabled`): the built app at `<prefix>/ui/` without
  * credentials (the app logs in through the API), `/` sending browsers there, and nothing of it
  * when the UI is off. The files themselves are src/ui/static-assets.test.ts's; this checks the
- * wiring, on the bundle `npm run build` made.
+ * wiring, on the bundle in dist/ui-assets (built first when missing or older than its sources).
  */
+// Building the UI (and the server, when stale) takes a while on a busy machine.
+before(() => ensureBuilt(), { timeout: 180_000 });
+
 describe('web UI serving', () => {
   let registry: TestRegistry;
   let off: TestRegistry;
@@ -18,8 +22,8 @@ describe('web UI serving', () => {
     off = await startTestRegistry({ prefix: '/registry' });
   });
   after(async () => {
-    await registry.close();
-    await off.close();
+    await registry?.close();
+    await off?.close();
   });
 
   test('the built app is served under the prefix: its page and every file the page names', async () => {
@@ -66,7 +70,7 @@ describe('web UI serving with auth', () => {
   before(async () => {
     registry = await startAuthRegistry('htpasswd', undefined, { ui: { enabled: true } });
   });
-  after(() => registry.close());
+  after(() => registry?.close());
 
   test('the app needs no credentials; the API behind it does', async () => {
     assert.equal((await fetch(`${registry.url}/ui/`)).status, 200);

@@ -53,23 +53,15 @@ export interface Descriptor {
   annotations?: Record<string, string>;
 }
 
-/** The parts of an image config the image page shows (OCI image config / Docker config). */
+/**
+ * An image config as the registry stored it (OCI image config / Docker config). Nothing checks
+ * its fields on push, so every value is read as unknown and checked where it is shown
+ * (config-fields.ts).
+ */
 export interface ImageConfig {
-  created?: string;
-  author?: string;
-  architecture?: string;
-  os?: string;
-  variant?: string;
-  config?: {
-    User?: string;
-    ExposedPorts?: Record<string, unknown>;
-    Env?: string[];
-    Entrypoint?: string[] | null;
-    Cmd?: string[] | null;
-    WorkingDir?: string;
-    Labels?: Record<string, string> | null;
-  };
-  history?: Array<{ created?: string; created_by?: string; comment?: string; empty_layer?: boolean }>;
+  config?: unknown;
+  history?: unknown;
+  [field: string]: unknown;
 }
 
 export interface ImageDetails {
@@ -84,6 +76,8 @@ export interface ImageDetails {
   tags: string[];
   subject?: Descriptor;
   platform?: string;
+  /** Image: its config's `created`; index: the newest child's, else its annotation; artifact: its annotation. */
+  created?: string | null;
   config?: { digest: string; mediaType: string; size: number; content?: ImageConfig };
   layers: Array<{ digest: string; mediaType: string; size: number; annotations?: Record<string, string> }>;
   manifests: Array<{ digest: string; mediaType: string; size: number; platform?: string; artifactType?: string; totalSize: number | null }>;

@@ -11,6 +11,8 @@ describe('UI formatting', () => {
     assert.equal(humanBytes(45_670_000), '45.7 MB');
     assert.equal(humanBytes(123_456_789), '123 MB');
     assert.equal(humanBytes(999_999), '1 MB');
+    assert.equal(humanBytes(999_400), '999 kB');
+    for (const bytes of [999_500, 999_700, 999_949]) assert.equal(humanBytes(bytes), '1 MB', String(bytes));
     assert.equal(humanBytes(3_200_000_000), '3.2 GB');
   });
 

@@ -13,7 +13,8 @@ export function humanBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 1000) return `${Math.max(0, Math.round(bytes || 0))} B`;
   let value = bytes;
   let unit = -1;
-  while (value >= 999.95 && unit < sizeUnits.length - 1) {
+  // 999.5 and above would print as "1000" (toFixed(0) rounds up): that is the next unit's 1.
+  while (value >= 999.5 && unit < sizeUnits.length - 1) {
     value /= 1000;
     unit++;
   }

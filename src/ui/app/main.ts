@@ -107,7 +107,12 @@ async function start(): Promise<void> {
     if (!client.loggedIn) return showLogin();
     info = await client.json<UiInfo>('berth/v1/ui/info');
   } catch (error) {
-    if (error instanceof RequestError && error.status === 401) return showLogin('Your login was refused. Log in again.');
+    if (error instanceof RequestError && error.status === 401) {
+      // The stored login no longer works: forget it (and its tokens), or the next start would
+      // send it again.
+      client.logout();
+      return showLogin('Your login was refused. Log in again.');
+    }
     const retry = h('button', { type: 'button' }, 'Try again');
     retry.addEventListener('click', () => void start());
     main.replaceChildren(h('h1', null, 'Cannot reach the registry'), alertBox(errorMessage(error), h('p', null, retry)));

@@ -20,5 +20,3 @@ export interface PageContext {
   reload: () => void;
 }
 
-/** A repository name inside a URL path: its `/` stay, nothing else needs escaping. */
-export const namePath = (name: string): string => name.split('/').map(encodeURIComponent).join('/');

@@ -7,10 +7,10 @@
  */
 import { parseChallenges, type Challenge } from '../../client/challenge.js';
 import { authKey } from './auth-key.js';
-import { describeFailure, RequestError } from './registry-error.js';
+import { RequestError, responseFailure } from './registry-error.js';
 import { basicAuthorization, clearCredentials, loadCredentials, saveCredentials, type Credentials } from './session-credentials.js';
 import { TokenCache } from './token-cache.js';
-import { tokenEndpoint } from './token-realm.js';
+import { foreignRealmMessage, tokenEndpoint } from './token-realm.js';
 
 export type AuthScheme = 'none' | 'basic' | 'bearer';
 
@@ -50,7 +50,7 @@ export class RegistryClient {
       this.scheme = 'none';
       return;
     }
-    if (response.status !== 401) throw describeFailure(response.status, response.statusText, await response.text());
+    if (response.status !== 401) throw await responseFailure(response);
     const challenges = parseChallenges(response.headers.get('www-authenticate') ?? undefined);
     const bearer = challenges.find((challenge) => challenge.scheme === 'bearer');
     if (bearer) {
@@ -95,11 +95,16 @@ export class RegistryClient {
    */
   async request(path: string, init: RequestInit = {}): Promise<Response> {
     const key = authKey(init.method ?? 'GET', path);
-    let response = await send(this.url(path), init, await this.authorization(this.challenges.get(key) ?? this.baseChallenge));
+    const sent = await this.authorization(this.challenges.get(key) ?? this.baseChallenge);
+    let response = await send(this.url(path), init, sent);
     if (response.status === 401 && this.scheme === 'bearer' && this.credentials) {
       const challenge = parseChallenges(response.headers.get('www-authenticate') ?? undefined).find((c) => c.scheme === 'bearer');
       if (challenge) {
         this.challenges.set(key, challenge);
+        // The token just refused (expired early, revoked) must not be sent again: an
+        // `invalid_token` challenge drops the cached one, any other drops it if it is that one.
+        if (challenge.params.error === 'invalid_token') this.tokens.forget(tokenKey(challenge));
+        else if (sent?.startsWith('Bearer ')) this.tokens.forget(tokenKey(challenge), sent.slice('Bearer '.length));
         response = await send(this.url(path), init, await this.authorization(challenge));
       }
       // Still 401 with a fresh token: the token server took the credentials but did not grant
@@ -114,14 +119,14 @@ export class RegistryClient {
   /** GET and parse JSON; a failed answer becomes a RequestError with the registry's message. */
   async json<T>(path: string, init: RequestInit = {}): Promise<T> {
     const response = await this.request(path, { ...init, headers: { Accept: 'application/json', ...init.headers } });
-    if (!response.ok) throw describeFailure(response.status, response.statusText, await response.text());
+    if (!response.ok) throw await responseFailure(response);
     return (await response.json()) as T;
   }
 
   /** A request whose answer body is not needed; throws a RequestError when it fails. */
   async perform(path: string, init: RequestInit): Promise<void> {
     const response = await this.request(path, init);
-    if (!response.ok) throw describeFailure(response.status, response.statusText, await response.text());
+    if (!response.ok) throw await responseFailure(response);
   }
 
   private async authorization(challenge: Challenge | undefined): Promise<string | undefined> {
@@ -141,8 +146,8 @@ export class RegistryClient {
   private async token(challenge: Challenge, credentials: Credentials): Promise<string> {
     const realm = challenge.params.realm;
     if (!realm) throw new RequestError('The registry’s Bearer challenge names no token server (realm).', 401);
-    const scopes = (challenge.params.scope ?? '').split(' ').filter((scope) => scope !== '');
-    const key = [realm, challenge.params.service ?? '', ...scopes].join(' ');
+    const scopes = challengeScopes(challenge);
+    const key = tokenKey(challenge);
     const cached = this.tokens.get(key);
     if (cached) return cached;
     const pending = this.pendingTokens.get(key);
@@ -158,6 +163,8 @@ export class RegistryClient {
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
     for (const scope of scopes) url.searchParams.append('scope', scope);
     const response = await send(url.href, {}, basicAuthorization(credentials));
+    const elsewhere = response.status === 404 ? foreignRealmMessage(realm, location.href) : undefined;
+    if (elsewhere) throw new RequestError(elsewhere, 404);
     if (!response.ok) throw await loginFailure(response);
     const body = (await response.json()) as { token?: string; access_token?: string; expires_in?: number };
     const token = body.token ?? body.access_token;
@@ -165,6 +172,15 @@ export class RegistryClient {
     this.tokens.put(key, token, body.expires_in);
     return token;
   }
+}
+
+function challengeScopes(challenge: Challenge): string[] {
+  return (challenge.params.scope ?? '').split(' ').filter((scope) => scope !== '');
+}
+
+/** Tokens are cached by what they answer: the realm, service and scopes of the challenge. */
+function tokenKey(challenge: Challenge): string {
+  return [challenge.params.realm ?? '', challenge.params.service ?? '', ...challengeScopes(challenge)].join(' ');
 }
 
 async function send(url: string, init: RequestInit, authorization: string | undefined): Promise<Response> {
@@ -183,5 +199,5 @@ async function loginFailure(response: Response): Promise<RequestError> {
     const seconds = Number(response.headers.get('retry-after'));
     return new RequestError(`Too many failed logins, try again in ${Number.isFinite(seconds) && seconds > 0 ? seconds : 'a few'} s.`, 429);
   }
-  return describeFailure(response.status, response.statusText, await response.text());
+  return responseFailure(response);
 }

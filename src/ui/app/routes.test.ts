@@ -15,12 +15,21 @@ describe('UI routes', () => {
     assert.equal(parseRoute('#/image/alpine@nodigest').page, 'not-found');
   });
 
-  it('writes hashes that read back to the same route', () => {
-    for (const hash of [repositoriesHash(), repositoriesHash('a b/c'), repositoryHash('a/b-c'), imageHash('a/b', digest)]) {
-      const route = parseRoute(hash);
-      assert.notEqual(route.page, 'not-found', hash);
+  it('sends names outside the repository-name grammar to not-found, so they never reach the registry', () => {
+    for (const hash of ['#/repo/Library/Alpine', '#/repo/a/../b', '#/repo/a/_tags', '#/repo/a%2F..%2Fb', '#/repo/a/', `#/repo/${'a'.repeat(256)}`, `#/image/a/_images@${digest}`, `#/image/UP@${digest}`, '#/image/a@sha256:ab/cd']) {
+      assert.equal(parseRoute(hash).page, 'not-found', hash);
     }
-    assert.deepEqual(parseRoute(repositoriesHash('a b/c')), { page: 'repositories', q: 'a b/c' });
+    assert.deepEqual(parseRoute('#/repo/a__b/c-d.e'), { page: 'repository', name: 'a__b/c-d.e' });
+  });
+
+  it('writes hashes that read back to the same route', () => {
+    const routes = [
+      [repositoriesHash(), { page: 'repositories', q: '' }],
+      [repositoriesHash('a b/c'), { page: 'repositories', q: 'a b/c' }],
+      [repositoryHash('a/b-c'), { page: 'repository', name: 'a/b-c' }],
+      [imageHash('a/b', digest), { page: 'image', name: 'a/b', digest }],
+    ] as const;
+    for (const [hash, route] of routes) assert.deepEqual(parseRoute(hash), route, hash);
     assert.equal(repositoryHash('a/b'), '#/repo/a/b');
   });
 

@@ -3,6 +3,7 @@
  * `#/image/<name>@<digest>`) so the server only ever serves one `index.html`, and the registry's
  * base path is derived from where that page was loaded, so a path prefix or a reverse proxy works.
  */
+import { isValidName } from '../../protocol/names.js';
 
 export type Route =
   | { page: 'repositories'; q: string }
@@ -10,7 +11,10 @@ export type Route =
   | { page: 'image'; name: string; digest: string }
   | { page: 'not-found'; hash: string };
 
-/** Reads a `location.hash`. Anything unknown is `not-found` (shown as such, not guessed at). */
+/**
+ * Reads a `location.hash`. Anything unknown is `not-found` (shown as such, not guessed at),
+ * including names outside the repository-name grammar: those are never sent to the registry.
+ */
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '') || '/';
   if (path === '/' || path.startsWith('/?')) {
@@ -18,9 +22,16 @@ export function parseRoute(hash: string): Route {
     return { page: 'repositories', q };
   }
   const repo = /^\/repo\/(.+)$/.exec(path);
-  if (repo) return { page: 'repository', name: safeDecode(repo[1]!) };
+  if (repo) {
+    const name = safeDecode(repo[1]!);
+    if (isValidName(name)) return { page: 'repository', name };
+  }
+  // The digest grammar of the OCI image spec (`algorithm:encoded`).
   const image = /^\/image\/(.+)@([a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+)$/.exec(path);
-  if (image) return { page: 'image', name: safeDecode(image[1]!), digest: image[2]! };
+  if (image) {
+    const name = safeDecode(image[1]!);
+    if (isValidName(name)) return { page: 'image', name, digest: image[2]! };
+  }
   return { page: 'not-found', hash };
 }
 
@@ -58,3 +69,6 @@ function safeDecode(text: string): string {
     return text;
   }
 }
+
+/** A repository name inside a URL path: its `/` stay, nothing else needs escaping. */
+export const namePath = (name: string): string => name.split('/').map(encodeURIComponent).join('/');

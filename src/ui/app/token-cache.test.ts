@@ -18,4 +18,16 @@ describe('token cache', () => {
     cache.clear();
     assert.equal(cache.get('repository:a:pull'), undefined);
   });
+
+  it('forgets a refused token, but not one renewed meanwhile', () => {
+    const cache = new TokenCache(() => 0);
+    cache.put('k', 'old', 300);
+    cache.forget('k', 'other');
+    assert.equal(cache.get('k'), 'old', 'another token was refused: this one stays');
+    cache.forget('k', 'old');
+    assert.equal(cache.get('k'), undefined);
+    cache.put('k', 'new', 300);
+    cache.forget('k');
+    assert.equal(cache.get('k'), undefined, 'no token named: whatever is cached goes');
+  });
 });

@@ -24,6 +24,16 @@ export class TokenCache {
     this.tokens.set(key, { token, expiresAt: this.now() + seconds * 1000 });
   }
 
+  /**
+   * Drops the token for this key when it is the one that was refused (`sent`, or any token when
+   * `sent` is undefined), so the retry asks the token server instead of sending it again. A
+   * token another request renewed meanwhile stays.
+   */
+  forget(key: string, sent?: string): void {
+    const entry = this.tokens.get(key);
+    if (entry && (sent === undefined || entry.token === sent)) this.tokens.delete(key);
+  }
+
   clear(): void {
     this.tokens.clear();
   }

@@ -1,7 +1,8 @@
-/** Small pieces several pages share: copy buttons, sizes, times, digests, loading and errors. */
+/** Small pieces several pages share: copy buttons, sizes, times, digests, facts, loading and errors. */
 import { copyText } from './clipboard.js';
 import { h, type Child } from './dom.js';
 import { exactTime, humanBytes, relativeTime, shortDigest } from './format.js';
+import { repositoriesHash, repositoryHash } from './routes.js';
 
 /** `button[data-action=copy]` copying `text`; says "Copied" (or "Copy failed") for a moment. */
 export function copyButton(text: string, what: string): HTMLButtonElement {
@@ -34,6 +35,22 @@ export function loading(what = 'Loading…'): HTMLElement {
   return h('p', { class: 'loading', 'aria-live': 'polite' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), what);
 }
 
+/** One `dt`/`dd` pair of a page's facts list (`dl.facts`); a wide one spans two columns on wide screens. */
+export function fact(label: string, value: Child, options: { wide?: boolean } = {}): HTMLElement {
+  return h('div', options.wide ? { class: 'wide' } : null, h('dt', null, label), h('dd', null, value));
+}
+
+/** `Repositories /` on a repository's page, `Repositories / <name> /` on one of its images. */
+export function breadcrumbs(repository?: string): HTMLElement {
+  return h(
+    'nav',
+    { class: 'crumbs', 'aria-label': 'Breadcrumb' },
+    h('a', { href: repositoriesHash() }, 'Repositories'),
+    ' / ',
+    repository === undefined ? null : [h('a', { href: repositoryHash(repository) }, repository), ' /'],
+  );
+}
+
 /** An error shown to the user: `role=alert`, so screen readers announce it too. */
 export function alertBox(message: string, ...extra: Child[]): HTMLElement {
   return h('div', { class: 'alert', role: 'alert' }, h('p', null, message), ...extra);
@@ -42,6 +59,23 @@ export function alertBox(message: string, ...extra: Child[]): HTMLElement {
 /** A table inside a box that scrolls sideways on narrow screens instead of widening the page. */
 export function scrollBox(table: HTMLTableElement): HTMLElement {
   return h('div', { class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': table.getAttribute('aria-label') ?? 'table' }, table);
+}
+
+/**
+ * An error shown right after the control it is about (a delete button, a download link), so it
+ * is seen where the user acted. Replaces the one that control showed before.
+ */
+export function alertAfter(control: Element, message: string): void {
+  clearAlertAfter(control);
+  const alert = h('span', { class: 'alert inline-alert', role: 'alert' }, message);
+  control.after(alert);
+  alert.scrollIntoView({ block: 'nearest' });
+}
+
+/** Removes the error `alertAfter` put after this control, if any (the retry worked). */
+export function clearAlertAfter(control: Element): void {
+  const next = control.nextElementSibling;
+  if (next?.classList.contains('inline-alert')) next.remove();
 }
 
 export function errorMessage(error: unknown): string {

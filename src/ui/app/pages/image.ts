@@ -6,18 +6,18 @@
 import type { Descriptor, ImageDetails, ReferrersIndex, RepositorySummary } from '../api-types.js';
 import { artifactLabel } from '../artifact-types.js';
 import { blobLink } from '../blob-download.js';
-import { configRows } from '../config-fields.js';
-import { append, h, replace, type Child } from '../dom.js';
+import { configRows, historyEntries, type HistoryEntry } from '../config-fields.js';
+import { append, h, replace } from '../dom.js';
 import { shortDigest } from '../format.js';
 import { prettyJson, splitDigests } from '../json-digests.js';
-import { namePath, type PageContext } from '../page-context.js';
-import { imageHash, repositoriesHash, repositoryHash } from '../routes.js';
-import { alertBox, copyButton, digestText, errorMessage, loading, scrollBox, sizeText, timeText } from '../widgets.js';
+import type { PageContext } from '../page-context.js';
+import { imageHash, namePath, repositoryHash } from '../routes.js';
+import { alertAfter, alertBox, breadcrumbs, copyButton, digestText, errorMessage, fact, loading, scrollBox, sizeText, timeText } from '../widgets.js';
 
 export async function renderImage(context: PageContext, name: string, digest: string): Promise<void> {
   const { client, main } = context;
   context.setTitle(`${name}@${shortDigest(digest)}`);
-  main.prepend(h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: repositoriesHash() }, 'Repositories'), ' / ', h('a', { href: repositoryHash(name) }, name), ' /'));
+  main.prepend(breadcrumbs(name));
   main.append(loading());
   const path = namePath(name);
   let image: ImageDetails;
@@ -36,12 +36,13 @@ export async function renderImage(context: PageContext, name: string, digest: st
   main.lastElementChild!.remove();
 
   const referrers = h('div', { 'aria-busy': 'true' }, loading('Looking for referrers…'));
+  const history = historyEntries(image.config?.content);
   append(main, [
     facts(image),
     summary?.canDelete ? h('p', null, deleteManifestButton(context, image)) : null,
     image.manifests.length ? platformSection(image) : null,
     image.config?.content ? configSection(image) : null,
-    image.config?.content?.history?.length ? historySection(image) : null,
+    history.length ? historySection(image, history) : null,
     image.kind !== 'index' || image.layers.length ? layerSection(context, image) : null,
     h('section', { 'data-section': 'referrers', 'aria-labelledby': 'referrers-title' }, h('h2', { id: 'referrers-title' }, 'Referrers'), referrers),
     manifestSection(context, image),
@@ -56,20 +57,17 @@ function kindLabel(image: ImageDetails): string {
 }
 
 function facts(image: ImageDetails): HTMLElement {
-  const fact = (label: string, ...value: Child[]): HTMLElement => h('div', null, h('dt', null, label), h('dd', null, ...value));
-  const wideFact = (label: string, ...value: Child[]): HTMLElement => h('div', { class: 'wide' }, h('dt', null, label), h('dd', null, ...value));
-  const created = image.config?.content?.created ?? createdAnnotation(image.manifest);
   return h(
     'dl',
     { class: 'facts' },
-    fact('Digest', h('code', { class: 'digest full' }, image.digest), ' ', copyButton(image.digest, 'the digest')),
+    fact('Digest', [h('code', { class: 'digest full' }, image.digest), ' ', copyButton(image.digest, 'the digest')]),
     fact('Tags', h('span', { 'data-field': 'tags' }, image.tags.length ? image.tags.map((tag, i) => [i ? ', ' : '', h('strong', null, tag)]) : h('span', { class: 'muted' }, 'untagged'))),
-    wideFact('Type', kindLabel(image), h('br'), h('code', { class: 'muted small' }, image.mediaType), image.artifactType ? [h('br'), h('code', { class: 'muted small' }, image.artifactType)] : null),
+    fact('Type', [kindLabel(image), h('br'), h('code', { class: 'muted small' }, image.mediaType), image.artifactType ? [h('br'), h('code', { class: 'muted small' }, image.artifactType)] : null], { wide: true }),
     image.platform ? fact('Platform', image.platform) : null,
-    fact('Total size', h('span', { 'data-field': 'total-size', 'data-bytes': image.totalSize }, sizeText(image.totalSize)), h('span', { class: 'muted' }, ` (manifest ${image.size.toLocaleString('en')} bytes)`)),
-    created ? fact('Created', timeText(created)) : null,
+    fact('Total size', [h('span', { 'data-field': 'total-size', 'data-bytes': image.totalSize }, sizeText(image.totalSize)), h('span', { class: 'muted' }, ` (manifest ${image.size.toLocaleString('en')} bytes)`)]),
+    image.created ? fact('Created', timeText(image.created)) : null,
     image.subject ? fact('Refers to', h('a', { href: imageHash(image.name, image.subject.digest) }, digestText(image.subject.digest))) : null,
-    fact('Pull by digest', h('code', { 'data-field': 'pull-digest' }, `${location.host}/${image.name}@${image.digest}`), ' ', copyButton(`${location.host}/${image.name}@${image.digest}`, 'the reference')),
+    fact('Pull by digest', [h('code', { 'data-field': 'pull-digest' }, `${location.host}/${image.name}@${image.digest}`), ' ', copyButton(`${location.host}/${image.name}@${image.digest}`, 'the reference')]),
   );
 }
 
@@ -126,18 +124,17 @@ function configSection(image: ImageDetails): HTMLElement {
   );
 }
 
-function historySection(image: ImageDetails): HTMLElement {
-  const history = image.config!.content!.history!;
+function historySection(image: ImageDetails, history: HistoryEntry[]): HTMLElement {
   // Layers line up with the history entries that are not empty layers, in order.
   let layer = 0;
   const rows = history.map((entry) => {
-    const size = entry.empty_layer ? undefined : image.layers[layer++]?.size;
+    const size = entry.emptyLayer ? undefined : image.layers[layer++]?.size;
     return h(
       'tr',
       null,
       h('td', { class: 'nowrap' }, timeText(entry.created)),
-      h('td', null, h('code', { class: 'command-text' }, (entry.created_by ?? '').replace(/^\/bin\/sh -c #\(nop\)\s+/, '') || entry.comment || '')),
-      h('td', { class: 'num nowrap' }, size === undefined ? h('span', { class: 'muted' }, entry.empty_layer ? '—' : '?') : sizeText(size)),
+      h('td', null, h('code', { class: 'command-text' }, entry.step)),
+      h('td', { class: 'num nowrap' }, size === undefined ? h('span', { class: 'muted' }, entry.emptyLayer ? '—' : '?') : sizeText(size)),
     );
   });
   return h(
@@ -235,14 +232,32 @@ function manifestSection(context: PageContext, image: ImageDetails): HTMLElement
 
 function deleteManifestButton(context: PageContext, image: ImageDetails): HTMLButtonElement {
   const button = h('button', { type: 'button', class: 'danger', 'data-action': 'delete-manifest' }, 'Delete manifest…');
+  const path = namePath(image.name);
+  const failed = (what: string, error: unknown): void => {
+    if (!context.isCurrent()) return;
+    button.disabled = false;
+    alertAfter(button, `${what}: ${errorMessage(error)}`);
+  };
   button.addEventListener('click', async () => {
+    // Tags may have moved since the page was drawn: ask again, so the confirmation names every
+    // tag that goes with the manifest.
+    button.disabled = true;
+    let tags: string[];
+    try {
+      tags = (await context.client.json<ImageDetails>(`berth/v1/repositories/${path}/_images/${image.digest}`)).tags;
+    } catch (error) {
+      failed('Could not check which tags point at the manifest', error);
+      return;
+    }
+    if (!context.isCurrent()) return;
+    button.disabled = false;
     const confirmed = await context.confirm({
       title: 'Delete this manifest?',
       body: [
         h('p', null, 'Repository: ', h('strong', null, image.name)),
         h('p', null, 'Manifest: ', h('code', { class: 'digest full' }, image.digest)),
-        image.tags.length
-          ? h('p', null, `With it go ${image.tags.length === 1 ? 'the tag' : `these ${image.tags.length} tags`}: `, image.tags.map((tag, i) => [i ? ', ' : '', h('strong', null, tag)]))
+        tags.length
+          ? h('p', null, `With it go ${tags.length === 1 ? 'the tag' : `these ${tags.length} tags`}: `, tags.map((tag, i) => [i ? ', ' : '', h('strong', null, tag)]))
           : h('p', null, 'No tag points at it.'),
       ],
       confirmLabel: 'Delete manifest',
@@ -250,23 +265,12 @@ function deleteManifestButton(context: PageContext, image: ImageDetails): HTMLBu
     if (!confirmed) return;
     button.disabled = true;
     try {
-      await context.client.perform(`v2/${namePath(image.name)}/manifests/${image.digest}`, { method: 'DELETE' });
+      await context.client.perform(`v2/${path}/manifests/${image.digest}`, { method: 'DELETE' });
       // The manifest is gone, so its page is too: show the repository it was in.
-      location.hash = repositoryHash(image.name);
+      if (context.isCurrent()) location.hash = repositoryHash(image.name);
     } catch (error) {
-      button.disabled = false;
-      context.main.prepend(alertBox(`Could not delete the manifest: ${errorMessage(error)}`));
+      failed('Could not delete the manifest', error);
     }
   });
   return button;
-}
-
-/** An artifact has no config to date it; its manifest's `org.opencontainers.image.created` annotation may. */
-function createdAnnotation(manifest: string): string | undefined {
-  try {
-    const created = (JSON.parse(manifest) as { annotations?: Record<string, unknown> }).annotations?.['org.opencontainers.image.created'];
-    return typeof created === 'string' ? created : undefined;
-  } catch {
-    return undefined;
-  }
 }

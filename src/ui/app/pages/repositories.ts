@@ -45,6 +45,11 @@ export function renderRepositories(context: PageContext, initialQuery: string): 
 
   const load = async (): Promise<void> => {
     const mine = ++generation;
+    // Until this page arrives there is no next page to go to: a second click on "Next" (or
+    // "Previous") must not move the cursors again.
+    previous.disabled = true;
+    next.disabled = true;
+    nextCursor = null;
     results.setAttribute('aria-busy', 'true');
     if (results.childElementCount === 0) replace(results, loading());
     const params = new URLSearchParams({ n: String(pageSize) });
@@ -63,6 +68,7 @@ export function renderRepositories(context: PageContext, initialQuery: string): 
       replace(results, page.repositories.length ? scrollBox(repositoryTable(page)) : h('p', { class: 'empty' }, search.value ? `No repository matches “${search.value}”.` : 'No repositories yet. Push an image to see it here.'));
     } catch (error) {
       if (mine !== generation || !context.isCurrent()) return;
+      previous.disabled = cursors.length === 0;
       replace(results, alertBox(errorMessage(error)));
     } finally {
       if (mine === generation) results.removeAttribute('aria-busy');
@@ -73,6 +79,8 @@ export function renderRepositories(context: PageContext, initialQuery: string): 
   search.addEventListener('input', () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
+      // The user may have left the page while the timer ran: its address is no longer ours.
+      if (!context.isCurrent()) return;
       // The address follows the search (so it can be shared or reloaded) without a page change.
       history.replaceState(null, '', repositoriesHash(search.value));
       cursors.length = 0;

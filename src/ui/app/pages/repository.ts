@@ -5,12 +5,12 @@
  */
 import type { RepositorySummary, RepositoryUsage, TagPage, TagSummary } from '../api-types.js';
 import { artifactLabel } from '../artifact-types.js';
-import { append, h, replace, type Child } from '../dom.js';
+import { append, h, replace } from '../dom.js';
 import { plural } from '../format.js';
-import { namePath, type PageContext } from '../page-context.js';
-import { imageHash, repositoriesHash } from '../routes.js';
+import type { PageContext } from '../page-context.js';
+import { imageHash, namePath } from '../routes.js';
 import { firstDirection, defaultTag, orderTags, type TagSort, type TagSortKey } from '../tag-order.js';
-import { alertBox, copyButton, digestText, errorMessage, loading, scrollBox, sizeText, timeText } from '../widgets.js';
+import { alertAfter, alertBox, breadcrumbs, copyButton, digestText, errorMessage, fact, loading, scrollBox, sizeText, timeText } from '../widgets.js';
 
 /** Tags are loaded in pages of 1000 (the API's maximum), up to this many in all. */
 const tagPageSize = 1000;
@@ -21,7 +21,7 @@ const rowsAtFirst = 500;
 export async function renderRepository(context: PageContext, name: string): Promise<void> {
   const { client, main } = context;
   context.setTitle(name);
-  main.prepend(h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: repositoriesHash() }, 'Repositories'), ' / '));
+  main.prepend(breadcrumbs());
   main.append(loading());
   const path = namePath(name);
   let summary: RepositorySummary;
@@ -75,10 +75,6 @@ async function fillUsage(context: PageContext, path: string, target: HTMLElement
   } finally {
     target.removeAttribute('aria-busy');
   }
-}
-
-function fact(label: string, value: Child): HTMLElement {
-  return h('div', null, h('dt', null, label), h('dd', null, value));
 }
 
 /** `docker pull host/name:tag` and the podman one, for the host (and port) this page came from. */
@@ -190,8 +186,9 @@ function deleteTagButton(context: PageContext, name: string, tag: TagSummary): H
       await context.client.perform(`v2/${namePath(name)}/manifests/${encodeURIComponent(tag.tag)}`, { method: 'DELETE' });
       context.reload();
     } catch (error) {
+      if (!context.isCurrent()) return;
       button.disabled = false;
-      context.main.prepend(alertBox(`Could not delete tag ${tag.tag}: ${errorMessage(error)}`));
+      alertAfter(button, `Could not delete tag ${tag.tag}: ${errorMessage(error)}`);
     }
   });
   return button;
