@@ -183,12 +183,12 @@ export function createRequestHandler(options: ServerOptions): RequestHandler {
         return;
       }
       const method = req.method ?? 'GET';
-      const match = matchRoute(allRoutes, method, path);
-      // With the UI off its API is not there. Matched all the same, so that its paths are not
-      // read by the administration route as repository names (which would answer 405).
-      if (!options.ui && uiApiRoutes.includes(match.route)) {
+      // With the UI off its API is not there, whatever the method or name: checked before the
+      // route table, where the administration route would read its paths as repository names.
+      if (!options.ui && uiApiRoutes.some((route) => route.pattern.test(path))) {
         throw new RegistryError('UNSUPPORTED', { status: 404, message: `no API endpoint at ${path}` });
       }
+      const match = matchRoute(allRoutes, method, path);
       about.route = match.route.name;
       about.repository = match.params.name;
       if (measured && uploadRoutes.has(match.route.name) && method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') measured.upload();

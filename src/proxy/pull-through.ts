@@ -23,6 +23,9 @@ export interface PullThroughOptions {
 /** Tags whose last upstream check is remembered; the oldest are forgotten (they are checked again). */
 const tagChecksKept = 100_000;
 
+/** How long close() waits for downloads under way to finish storing. */
+const closeWaitMs = 10_000;
+
 /**
  * The pull-through cache: the HTTP handlers ask it before they serve a proxied repository from
  * storage, and it makes sure storage holds what the upstream has.
@@ -127,8 +130,17 @@ export class PullThrough {
     if (this.upstreams.resolve(name)) this.pulls.record(name, digest, size);
   }
 
-  /** Closes the upstream connections. */
+  /**
+   * Waits (up to `closeWaitMs`) for the downloads under way to be stored or fail: a blob's last
+   * bytes reach its first client before the cache has moved and linked it, and a shutdown should
+   * not cut that short. Then closes the upstream connections, which ends any download still going.
+   */
   async close(): Promise<void> {
+    const settled = Promise.allSettled([...this.downloads.values()].map(async (download) => (await download).stored));
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, closeWaitMs)));
+    await Promise.race([settled, waited]);
+    clearTimeout(timer);
     await this.upstreams.close();
   }
 

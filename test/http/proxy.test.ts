@@ -15,6 +15,8 @@ import type { PullRecord } from '../../src/proxy/pull-record.js';
 import { upstreamsFromConfig } from '../../src/proxy/upstreams.js';
 import type { StorageDriver } from '../../src/storage/driver.js';
 import { FilesystemDriver } from '../../src/storage/filesystem-driver.js';
+import { paths } from '../../src/storage/paths.js';
+import { exists } from '../../src/registry/links.js';
 import { basic, pushImageAs, startAuthRegistry } from '../helpers/auth.js';
 import { expectError } from '../helpers/http.js';
 import { createTestCa } from '../helpers/tls.js';
@@ -512,6 +514,32 @@ describe('pull-through cache', { timeout: 60_000 }, () => {
       await wrong.close();
       await s.close();
       await upstream.close();
+    }
+  });
+
+  test('closing waits until a blob whose client has every byte is stored and linked in the cache', async () => {
+    const s = await setup();
+    let cacheClosed = false;
+    try {
+      const layer = uniqueBytes(2 * 1024 * 1024);
+      const { digest } = await pushBlob(s.upstream.url, 'team/big', layer);
+      const got = await getBytes(`${s.cache.url}/v2/team/big/blobs/${digest}`);
+      assert.ok(got.bytes.equals(layer));
+      // The last bytes reach the client before the cache has moved the blob into place and
+      // linked it; closing right away must not cut that short.
+      await s.cache.close();
+      cacheClosed = true;
+      const parsed = parseDigest(digest)!;
+      assert.ok(await s.cache.registry.blobs.stat(parsed), 'the blob is in the cache');
+      assert.ok(await exists(s.cache.registry.driver, paths.layerLink('team/big', parsed)), 'and linked into the repository');
+    } finally {
+      if (cacheClosed) {
+        await s.front.close();
+        await s.upstream.close();
+        await rm(s.cache.root, { recursive: true, force: true });
+      } else {
+        await s.close();
+      }
     }
   });
 

@@ -58,6 +58,14 @@ describe('web UI serving', () => {
       const body = (await answer.json()) as { errors: { code: string }[] };
       assert.equal(body.errors[0]?.code, 'UNSUPPORTED', path);
     }
+    // Any method and any name: not there, rather than 405 from the administration route or 400.
+    for (const [method, path] of [
+      ['POST', '/registry/berth/v1/ui/info'],
+      ['DELETE', '/registry/berth/v1/repositories/a/b/_summary'],
+      ['GET', '/registry/berth/v1/repositories/Not..Valid/_tags'],
+    ] as const) {
+      assert.equal((await fetch(`${off.url}${path}`, { method })).status, 404, `${method} ${path}`);
+    }
     const browser = await fetch(`${off.url}/registry/`, { headers: { Accept: 'text/html' }, redirect: 'manual' });
     assert.equal(browser.status, 200, 'no redirect to a UI that is off');
     assert.equal((await fetch(`${off.url}/registry/v2/`)).status, 200, 'the API is unchanged');

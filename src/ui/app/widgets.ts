@@ -31,6 +31,15 @@ export function digestText(digest: string): HTMLElement {
   return h('code', { class: 'digest', title: digest }, shortDigest(digest));
 }
 
+/**
+ * A media type as code that may wrap after each `/`, `.` and `+` rather than in the middle of a
+ * word (`application/` `vnd.` `oci.` ...): narrow table cells stay readable.
+ */
+export function mediaTypeCode(type: string, className = 'small'): HTMLElement {
+  const parts = type.split(/(?<=[/.+])/);
+  return h('code', { class: className }, parts.map((part, i) => (i === 0 ? part : [h('wbr'), part])));
+}
+
 export function loading(what = 'Loading…'): HTMLElement {
   return h('p', { class: 'loading', 'aria-live': 'polite' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), what);
 }

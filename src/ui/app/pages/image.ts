@@ -12,7 +12,7 @@ import { shortDigest } from '../format.js';
 import { prettyJson, splitDigests } from '../json-digests.js';
 import type { PageContext } from '../page-context.js';
 import { imageHash, namePath, repositoryHash } from '../routes.js';
-import { alertAfter, alertBox, breadcrumbs, copyButton, digestText, errorMessage, fact, loading, scrollBox, sizeText, timeText } from '../widgets.js';
+import { alertAfter, alertBox, breadcrumbs, copyButton, digestText, errorMessage, fact, loading, mediaTypeCode, scrollBox, sizeText, timeText } from '../widgets.js';
 
 export async function renderImage(context: PageContext, name: string, digest: string): Promise<void> {
   const { client, main } = context;
@@ -62,7 +62,7 @@ function facts(image: ImageDetails): HTMLElement {
     { class: 'facts' },
     fact('Digest', [h('code', { class: 'digest full' }, image.digest), ' ', copyButton(image.digest, 'the digest')]),
     fact('Tags', h('span', { 'data-field': 'tags' }, image.tags.length ? image.tags.map((tag, i) => [i ? ', ' : '', h('strong', null, tag)]) : h('span', { class: 'muted' }, 'untagged'))),
-    fact('Type', [kindLabel(image), h('br'), h('code', { class: 'muted small' }, image.mediaType), image.artifactType ? [h('br'), h('code', { class: 'muted small' }, image.artifactType)] : null], { wide: true }),
+    fact('Type', [kindLabel(image), h('br'), mediaTypeCode(image.mediaType, 'muted small'), image.artifactType ? [h('br'), mediaTypeCode(image.artifactType, 'muted small')] : null], { wide: true }),
     image.platform ? fact('Platform', image.platform) : null,
     fact('Total size', [h('span', { 'data-field': 'total-size', 'data-bytes': image.totalSize }, sizeText(image.totalSize)), h('span', { class: 'muted' }, ` (manifest ${image.size.toLocaleString('en')} bytes)`)]),
     image.created ? fact('Created', timeText(image.created)) : null,
@@ -160,7 +160,7 @@ function layerSection(context: PageContext, image: ImageDetails): HTMLElement {
           h('td', { class: 'num narrow' }, String(i + 1)),
           h('td', null, blobLink(context.client, image.name, layer.digest, digestText(layer.digest))),
           h('td', { class: 'num nowrap' }, sizeText(layer.size)),
-          h('td', null, h('code', { class: 'small' }, layer.mediaType), layer.annotations?.['org.opencontainers.image.title'] ? [h('br'), layer.annotations['org.opencontainers.image.title']] : null),
+          h('td', null, mediaTypeCode(layer.mediaType), layer.annotations?.['org.opencontainers.image.title'] ? [h('br'), layer.annotations['org.opencontainers.image.title']] : null),
         ),
       ),
     ),
@@ -202,7 +202,7 @@ async function fillReferrers(context: PageContext, image: ImageDetails, target: 
         return h(
           'tr',
           { 'data-referrer': referrer.digest },
-          h('td', { 'data-field': 'artifact-type' }, label ? h('strong', null, label) : null, label ? h('br') : null, h('code', { class: 'small' }, type)),
+          h('td', { 'data-field': 'artifact-type' }, label ? h('strong', null, label) : null, label ? h('br') : null, mediaTypeCode(type)),
           h('td', null, h('a', { href: imageHash(image.name, referrer.digest) }, digestText(referrer.digest))),
           h('td', { class: 'num nowrap', 'data-bytes': referrer.size }, sizeText(referrer.size)),
           h('td', { class: 'nowrap' }, timeText(referrer.annotations?.['org.opencontainers.image.created'])),
