@@ -5,7 +5,7 @@ import type { Reference } from '../registry/manifest-store.js';
 import type { Registry } from '../registry/registry.js';
 import { BlobDigestMismatchError, downloadIntoCache, type BlobDownload, type LiveBlob } from './blob-download.js';
 import { ignorePulls, type PullRecord } from './pull-record.js';
-import { SingleFlight } from './single-flight.js';
+import { SingleFlight } from '../registry/single-flight.js';
 import { isUpstreamNotFound, upstreamFailure } from './upstream-errors.js';
 import type { ResolvedUpstream, Upstream, Upstreams } from './upstreams.js';
 

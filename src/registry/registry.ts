@@ -7,7 +7,7 @@ import { CatalogIndex } from './catalog-index.js';
 import { resolveLimits, type RegistryLimits } from './limits.js';
 import { ManifestStore } from './manifest-store.js';
 import { Referrers } from './referrers.js';
-import { repositoryExists } from './repository.js';
+import { requireRepository } from './repository.js';
 import { deleteRepository, type RepositoryDeleteResult } from './repository-delete.js';
 import { TagStore } from './tag-store.js';
 import { UploadSessions } from './uploads.js';
@@ -79,9 +79,9 @@ export class Registry {
     this.catalogIndex?.warmUp();
   }
 
-  /** True when the repository holds content (layers or manifests). */
-  async hasRepository(name: string): Promise<boolean> {
-    return await repositoryExists(this.driver, name);
+  /** Throws NAME_UNKNOWN (404) unless the repository holds content. */
+  async requireRepository(name: string): Promise<void> {
+    await requireRepository(this.driver, name);
   }
 
   /** Deletes a whole repository (see repository-delete.ts); blob content stays for garbage collection. */

@@ -2,7 +2,7 @@ import { RegistryError } from '../protocol/errors.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { paths } from '../storage/paths.js';
 import { deleteIfPresent, listOrEmpty } from './links.js';
-import { repositoryExists } from './repository.js';
+import { requireRepository } from './repository.js';
 
 /** What a repository delete removed, for logs and the CLI. */
 export interface RepositoryDeleteResult {
@@ -32,9 +32,7 @@ export async function deleteRepository(
       message: 'deletes are disabled on this registry (storage.delete.enabled is false)',
     });
   }
-  if (!(await repositoryExists(driver, name))) {
-    throw new RegistryError('NAME_UNKNOWN', { message: `repository ${name} is not known`, detail: { name } });
-  }
+  await requireRepository(driver, name);
   // Manifests first: a reader that still finds a revision then finds the layers it needs.
   await deleteIfPresent(driver, paths.manifests(name));
   await deleteIfPresent(driver, `${paths.repository(name)}/_layers`);

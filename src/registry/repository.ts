@@ -1,3 +1,4 @@
+import { RegistryError } from '../protocol/errors.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { contentMarkers, paths } from '../storage/paths.js';
 import { exists } from './links.js';
@@ -6,6 +7,13 @@ import { exists } from './links.js';
 export async function repositoryExists(driver: StorageDriver, name: string): Promise<boolean> {
   const found = await Promise.all(contentMarkers.map((marker) => exists(driver, `${paths.repository(name)}/${marker}`)));
   return found.some(Boolean);
+}
+
+/** Throws NAME_UNKNOWN (404) unless the repository holds content: one answer for every endpoint that needs it. */
+export async function requireRepository(driver: StorageDriver, name: string): Promise<void> {
+  if (!(await repositoryExists(driver, name))) {
+    throw new RegistryError('NAME_UNKNOWN', { message: `repository ${name} is not known`, detail: { name } });
+  }
 }
 
 /** The same test on a directory listing already in hand (the catalog walk). */

@@ -1,6 +1,5 @@
 import { repositoryScope } from '../../auth/scope.js';
 import { mediaTypes } from '../../protocol/media-types.js';
-import { RegistryError } from '../../protocol/errors.js';
 import type { RequestContext } from '../context.js';
 import { nextLink, parsePageRequest, takePage } from '../pagination.js';
 import { replyJson } from '../respond.js';
@@ -14,9 +13,7 @@ export async function apiBase(ctx: RequestContext): Promise<void> {
 /** `GET /v2/<name>/tags/list`: every tag, or a page of them with `n` and `last`. */
 export async function listTags(ctx: RequestContext): Promise<void> {
   const name = ctx.params.name!;
-  if (!(await ctx.registry.hasRepository(name))) {
-    throw new RegistryError('NAME_UNKNOWN', { message: `repository ${name} is not known`, detail: { name } });
-  }
+  await ctx.registry.requireRepository(name);
   const { n, last } = parsePageRequest(ctx.url);
   const tags = await ctx.registry.tags.list(name);
   // Above `tags.maxtags` (asked for or not), this many and a `Link` to the rest: the spec lets

@@ -1,7 +1,6 @@
 import { repositoryScope } from '../../auth/scope.js';
 import type { RequestContext } from '../../http/context.js';
 import { replyJson } from '../../http/respond.js';
-import { knownRepository } from './known-repository.js';
 import { repositoryFacts } from './repository-facts.js';
 
 /**
@@ -11,7 +10,8 @@ import { repositoryFacts } from './repository-facts.js';
  * cache (those refuse every write) and the delete action for this caller.
  */
 export async function repositorySummary(ctx: RequestContext): Promise<void> {
-  const name = await knownRepository(ctx);
+  const name = ctx.params.name!;
+  await ctx.registry.requireRepository(name);
   const { deleteEnabled, readOnly } = ctx.registry.options;
   const canDelete =
     deleteEnabled &&

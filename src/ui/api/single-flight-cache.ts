@@ -1,4 +1,5 @@
 import type { BoundedCache } from '../../registry/bounded-cache.js';
+import { SingleFlight } from '../../registry/single-flight.js';
 
 /** A computed value, and whether it is final: kept for good, or made without content that may still come. */
 export interface Outcome<V> {
@@ -14,7 +15,7 @@ export interface Outcome<V> {
  * so a value that was not final is computed afresh by the next caller.
  */
 export class SingleFlightCache<V> {
-  private readonly running = new Map<string, Promise<Outcome<V> | undefined>>();
+  private readonly flights = new SingleFlight<Outcome<V> | undefined>();
 
   constructor(private readonly kept: BoundedCache<V>) {}
 
@@ -22,18 +23,11 @@ export class SingleFlightCache<V> {
   async get(key: string, compute: () => Promise<Outcome<V> | undefined>): Promise<Outcome<V> | undefined> {
     const cached = this.kept.get(key);
     if (cached !== undefined) return { value: cached, final: true };
-    const pending = this.running.get(key);
-    if (pending) return await pending;
-    const started = compute().then((outcome) => {
+    return await this.flights.run(key, async () => {
+      const outcome = await compute();
       if (outcome?.final) this.kept.set(key, outcome.value);
       return outcome;
     });
-    this.running.set(key, started);
-    try {
-      return await started;
-    } finally {
-      this.running.delete(key);
-    }
   }
 
   /** Keeps a final value learnt elsewhere (content addressed: it cannot differ from what `compute` would make). */

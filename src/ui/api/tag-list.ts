@@ -2,7 +2,6 @@ import type { RequestContext } from '../../http/context.js';
 import { replyJson } from '../../http/respond.js';
 import { mapLimit } from '../../registry/map-limit.js';
 import type { Registry } from '../../registry/registry.js';
-import { knownRepository } from './known-repository.js';
 import { pageOf, parseListQuery } from './list-query.js';
 import { summariesOf, type ManifestSummary } from './manifest-summary.js';
 import { tagPushedAt, uiConcurrency } from './repository-facts.js';
@@ -21,7 +20,8 @@ export interface TagSummary extends ManifestSummary {
  * `tags/list`), filtered by `q`, one page of them summarized.
  */
 export async function listTagSummaries(ctx: RequestContext): Promise<void> {
-  const name = await knownRepository(ctx);
+  const name = ctx.params.name!;
+  await ctx.registry.requireRepository(name);
   const page = pageOf(await ctx.registry.tags.list(name), parseListQuery(ctx.url, pageSizes));
   const rows = await mapLimit(page.entries, uiConcurrency, (tag) => tagSummary(ctx.registry, name, tag));
   // A tag deleted since the listing has no row (the count still has it: it was there a moment ago).
